@@ -1,0 +1,71 @@
+# CloudSwarm: every entry point a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TASKS_VENV := .venv-tasks
+export GOOGLE_CLOUD_PROJECT ?= cloudswarm-local
+
+.PHONY: help setup prereqs lint format test test-unit test-integration test-e2e dev stack-up stack-down demo lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+prereqs: ## Check what setup cannot install itself (gcloud emulators, Java, Node)
+	@$(PYTHON) emulators/prereqs.py
+
+setup: prereqs $(VENV)/.stamp $(TASKS_VENV)/.stamp ## Install everything (idempotent): project venv, Cloud Tasks emulator venv
+
+$(VENV)/.stamp: pyproject.toml requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+# The Cloud Tasks emulator needs protobuf<5, which clashes with the Google clients: own venv.
+$(TASKS_VENV)/.stamp: emulators/tasks-requirements.lock
+	test -x $(TASKS_VENV)/bin/python || $(PYTHON) -m venv $(TASKS_VENV)
+	$(TASKS_VENV)/bin/pip install -q --disable-pip-version-check -r emulators/tasks-requirements.lock
+	touch $@
+
+lock: ## Re-pin the project's dependencies into requirements.lock (needs the network)
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+	.venv-lock/bin/pip freeze --exclude-editable | grep -v '^cloudswarm' > requirements.lock
+	rm -rf .venv-lock
+
+lint: setup ## ruff check and format check (the core import ban included)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup lint ## Lint, then unit, integration and e2e tests against the real emulators
+	$(PY) -m pytest tests/unit tests/integration tests/e2e
+
+test-unit: setup ## Unit tests only (pure, no services)
+	$(PY) -m pytest tests/unit
+
+test-integration: setup ## Integration tests (starts the emulators it needs)
+	$(PY) -m pytest tests/integration
+
+test-e2e: setup ## End-to-end tests (the whole local stack)
+	$(PY) -m pytest tests/e2e
+
+dev: setup ## Run the local stack in the foreground; Ctrl-C stops all of it
+	$(PY) -m emulators.stack dev
+
+stack-up: setup ## Start the local stack in the background (see .run/)
+	$(PY) -m emulators.stack up
+
+stack-down: ## Stop the local stack started by stack-up
+	@if [ -x $(PY) ]; then $(PY) -m emulators.stack down; else echo "nothing to stop (no venv)"; fi
+
+demo: setup ## Run a real swarm on the local stack (local model server unless ANTHROPIC_API_KEY is set)
+	$(PY) -m emulators.demo
+
+clean: stack-down ## Remove the venvs and run folders
+	rm -rf $(VENV) $(TASKS_VENV) .run .pytest_cache .ruff_cache

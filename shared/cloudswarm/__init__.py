@@ -1,0 +1,1 @@
+"""CloudSwarm: teams of Claude agents on serverless Google Cloud."""

@@ -1,0 +1,1 @@
+"""The pure domain: no I/O, no cloud or model SDK imports (enforced by ruff TID251)."""

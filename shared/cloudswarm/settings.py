@@ -1,0 +1,127 @@
+"""Settings read once from the environment; a bad value fails loudly with the fix in the message."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+from cloudswarm import names
+from cloudswarm.errors import ConfigError
+
+
+def _get(env: Mapping[str, str], key: str, default: str | None = None) -> str:
+    value = env.get(key, default)
+    if value is None or value == "":
+        raise ConfigError(f"{key} is not set: export {key}=... (see README.md, 'Configuration')")
+    return value
+
+
+def _num(env: Mapping[str, str], key: str, default: float, kind=float):
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return kind(default)
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{key}={raw!r} is not a {'whole ' if kind is int else ''}number: "
+            f"set it like {key}={kind(default)}"
+        ) from None
+    if value < 0:
+        raise ConfigError(f"{key}={raw!r} must not be negative")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    project: str
+    prefix: str = "cloudswarm"
+    region: str = "us-central1"
+    default_model: str = "claude-sonnet-4-5"
+    # Where task_dispatch is reachable (Cloud Tasks HTTP target) and who signs its OIDC tokens.
+    dispatch_url: str = "http://127.0.0.1:8093"
+    dispatch_service_account: str = ""
+    tasks_emulator_host: str = ""
+    secrets_emulator_host: str = ""
+    # A turn stops itself well before the function timeout (540 s for event functions) and the
+    # lease outlives the turn so a live turn is never mistaken for a dead one.
+    turn_wall_s: float = 420.0
+    lease_ttl_s: float = 560.0
+    model_timeout_s: float = 120.0
+    model_max_retries: int = 1
+    max_tokens: int = 4096
+    daily_usd_cap: float = 50.0
+    max_agents: int = 12
+    max_spawn_depth: int = 2
+    max_tasks: int = 200
+    max_turns_without_progress: int = 8
+    max_pair_messages: int = 12
+    chaos_crash_rate: float = 0.0
+    chaos_seed: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        project = env.get("GOOGLE_CLOUD_PROJECT") or env.get("GCP_PROJECT") or ""
+        if not project:
+            raise ConfigError(
+                "GOOGLE_CLOUD_PROJECT is not set: export GOOGLE_CLOUD_PROJECT=<your project id> "
+                "(locally the stack uses 'cloudswarm-local')"
+            )
+        prefix = env.get("CLOUDSWARM_PREFIX", "cloudswarm")
+        if not prefix.replace("-", "").isalnum() or not prefix[:1].isalpha() or len(prefix) > 20:
+            raise ConfigError(
+                f"CLOUDSWARM_PREFIX={prefix!r} must start with a letter and hold only letters, "
+                "digits and '-', at most 20 characters"
+            )
+        s = cls(
+            project=project,
+            prefix=prefix,
+            region=env.get("CLOUDSWARM_REGION", "us-central1"),
+            default_model=env.get("CLOUDSWARM_DEFAULT_MODEL", "claude-sonnet-4-5"),
+            dispatch_url=env.get("CLOUDSWARM_DISPATCH_URL", "http://127.0.0.1:8093"),
+            dispatch_service_account=env.get("CLOUDSWARM_DISPATCH_SA", ""),
+            tasks_emulator_host=env.get("CLOUDSWARM_TASKS_EMULATOR_HOST", ""),
+            secrets_emulator_host=env.get("CLOUDSWARM_SECRETS_EMULATOR_HOST", ""),
+            turn_wall_s=_num(env, "CLOUDSWARM_TURN_WALL_S", 420.0),
+            lease_ttl_s=_num(env, "CLOUDSWARM_LEASE_TTL_S", 560.0),
+            model_timeout_s=_num(env, "CLOUDSWARM_MODEL_TIMEOUT_S", 120.0),
+            model_max_retries=_num(env, "CLOUDSWARM_MODEL_MAX_RETRIES", 1, int),
+            max_tokens=_num(env, "CLOUDSWARM_MAX_TOKENS", 4096, int),
+            daily_usd_cap=_num(env, "CLOUDSWARM_DAILY_USD_CAP", 50.0),
+            max_agents=_num(env, "CLOUDSWARM_MAX_AGENTS", 12, int),
+            max_spawn_depth=_num(env, "CLOUDSWARM_MAX_SPAWN_DEPTH", 2, int),
+            max_tasks=_num(env, "CLOUDSWARM_MAX_TASKS", 200, int),
+            max_turns_without_progress=_num(env, "CLOUDSWARM_MAX_TURNS_WITHOUT_PROGRESS", 8, int),
+            max_pair_messages=_num(env, "CLOUDSWARM_MAX_PAIR_MESSAGES", 12, int),
+            chaos_crash_rate=_num(env, "CLOUDSWARM_CHAOS_CRASH_RATE", 0.0),
+            chaos_seed=_num(env, "CLOUDSWARM_CHAOS_SEED", 0, int),
+        )
+        if s.lease_ttl_s <= s.turn_wall_s:
+            raise ConfigError(
+                f"CLOUDSWARM_LEASE_TTL_S ({s.lease_ttl_s}) must exceed CLOUDSWARM_TURN_WALL_S "
+                f"({s.turn_wall_s}) so a live turn is never taken for a dead one"
+            )
+        if s.chaos_crash_rate > 1:
+            raise ConfigError("CLOUDSWARM_CHAOS_CRASH_RATE is a probability between 0 and 1")
+        return s
+
+    def topic(self, logical: str) -> str:
+        return names.scoped(self.prefix, logical)
+
+    def queue(self, logical: str) -> str:
+        return names.scoped(self.prefix, logical)
+
+    def secret(self, logical: str) -> str:
+        return names.scoped(self.prefix, logical)
+
+    def bucket(self, logical: str) -> str:
+        return names.bucket(self.project, self.prefix, logical)
+
+
+@cache
+def settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings.from_env()
