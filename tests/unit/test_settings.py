@@ -1,0 +1,168 @@
+"""Settings.from_env: the defaults, and a loud ConfigError with the fix for every bad value."""
+
+from __future__ import annotations
+
+import pytest
+from cloudswarm import names
+from cloudswarm import settings as settings_module
+from cloudswarm.errors import ConfigError
+from cloudswarm.settings import Settings
+
+BASE = {"GOOGLE_CLOUD_PROJECT": "proj"}
+
+# Every numeric setting: env var, field, default, whether it must be whole.
+NUMERIC = [
+    ("CLOUDSWARM_TURN_WALL_S", "turn_wall_s", 420.0, False),
+    ("CLOUDSWARM_LEASE_TTL_S", "lease_ttl_s", 560.0, False),
+    ("CLOUDSWARM_MODEL_TIMEOUT_S", "model_timeout_s", 120.0, False),
+    ("CLOUDSWARM_MODEL_MAX_RETRIES", "model_max_retries", 1, True),
+    ("CLOUDSWARM_MAX_TOKENS", "max_tokens", 4096, True),
+    ("CLOUDSWARM_DAILY_USD_CAP", "daily_usd_cap", 50.0, False),
+    ("CLOUDSWARM_MAX_AGENTS", "max_agents", 12, True),
+    ("CLOUDSWARM_MAX_SPAWN_DEPTH", "max_spawn_depth", 2, True),
+    ("CLOUDSWARM_MAX_TASKS", "max_tasks", 200, True),
+    ("CLOUDSWARM_MAX_TURNS_WITHOUT_PROGRESS", "max_turns_without_progress", 8, True),
+    ("CLOUDSWARM_MAX_PAIR_MESSAGES", "max_pair_messages", 12, True),
+    ("CLOUDSWARM_CHAOS_CRASH_RATE", "chaos_crash_rate", 0.0, False),
+    ("CLOUDSWARM_CHAOS_SEED", "chaos_seed", 0, True),
+]
+NUMERIC_IDS = [n[0] for n in NUMERIC]
+
+
+def test_defaults():
+    s = Settings.from_env(BASE)
+    assert s == Settings(project="proj")
+    assert s.prefix == "cloudswarm"
+    assert s.region == "us-central1"
+    assert s.default_model == "claude-sonnet-4-5"
+    assert s.secrets_emulator_host == ""
+    assert s.lease_ttl_s > s.turn_wall_s
+    assert isinstance(s.max_tokens, int)
+
+
+@pytest.mark.parametrize(("key", "field", "default", "whole"), NUMERIC, ids=NUMERIC_IDS)
+def test_numeric_defaults_and_overrides(key, field, default, whole):
+    assert getattr(Settings.from_env(BASE), field) == default
+    assert getattr(Settings.from_env({**BASE, key: ""}), field) == default
+    # A value valid for every field, including the lease/wall and probability checks.
+    value = "0.5" if not whole else "3"
+    if key == "CLOUDSWARM_LEASE_TTL_S":
+        value = "900"
+    got = getattr(Settings.from_env({**BASE, key: value}), field)
+    assert got == (int(value) if whole else float(value))
+    assert type(got) is (int if whole else float)
+
+
+@pytest.mark.parametrize(("key", "field", "default", "whole"), NUMERIC, ids=NUMERIC_IDS)
+def test_malformed_number_names_the_variable_and_an_example(key, field, default, whole):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**BASE, key: "lots"})
+    message = str(info.value)
+    assert message.startswith(f"{key}='lots' is not a {'whole ' if whole else ''}number")
+    assert f"set it like {key}={default}" in message
+
+
+@pytest.mark.parametrize(("key", "field", "default", "whole"), NUMERIC, ids=NUMERIC_IDS)
+def test_negative_numbers_are_refused(key, field, default, whole):
+    with pytest.raises(ConfigError, match=f"^{key}='-1' must not be negative"):
+        Settings.from_env({**BASE, key: "-1"})
+
+
+@pytest.mark.parametrize("key", [n[0] for n in NUMERIC if n[3]])
+def test_whole_numbers_refuse_fractions(key):
+    with pytest.raises(ConfigError, match="is not a whole number"):
+        Settings.from_env({**BASE, key: "1.5"})
+
+
+def test_missing_project_says_how_to_set_it():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({})
+    assert "export GOOGLE_CLOUD_PROJECT=" in str(info.value)
+    assert "cloudswarm-local" in str(info.value)
+
+
+def test_gcp_project_is_a_fallback_for_the_project():
+    assert Settings.from_env({"GCP_PROJECT": "legacy"}).project == "legacy"
+    both = {"GCP_PROJECT": "legacy", "GOOGLE_CLOUD_PROJECT": "main"}
+    assert Settings.from_env(both).project == "main"
+
+
+@pytest.mark.parametrize("prefix", ["", "9lives", "has_underscore", "sp ace", "a" * 21, "-x"])
+def test_bad_prefix(prefix):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**BASE, "CLOUDSWARM_PREFIX": prefix})
+    assert "must start with a letter" in str(info.value)
+    assert "at most 20 characters" in str(info.value)
+
+
+@pytest.mark.parametrize("prefix", ["cs", "team-a", "A1", "a" * 20])
+def test_good_prefix(prefix):
+    assert Settings.from_env({**BASE, "CLOUDSWARM_PREFIX": prefix}).prefix == prefix
+
+
+def test_lease_must_outlive_the_turn():
+    env = {**BASE, "CLOUDSWARM_TURN_WALL_S": "300", "CLOUDSWARM_LEASE_TTL_S": "300"}
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert "CLOUDSWARM_LEASE_TTL_S (300.0) must exceed CLOUDSWARM_TURN_WALL_S (300.0)" in str(
+        info.value
+    )
+    assert Settings.from_env({**env, "CLOUDSWARM_LEASE_TTL_S": "301"}).lease_ttl_s == 301
+
+
+def test_chaos_rate_is_a_probability():
+    with pytest.raises(ConfigError, match="probability between 0 and 1"):
+        Settings.from_env({**BASE, "CLOUDSWARM_CHAOS_CRASH_RATE": "1.5"})
+    assert Settings.from_env({**BASE, "CLOUDSWARM_CHAOS_CRASH_RATE": "1"}).chaos_crash_rate == 1
+
+
+def test_string_settings_are_read():
+    env = {
+        **BASE,
+        "CLOUDSWARM_REGION": "europe-west1",
+        "CLOUDSWARM_DEFAULT_MODEL": "claude-haiku-4-5",
+        "CLOUDSWARM_DISPATCH_URL": "https://dispatch.example",
+        "CLOUDSWARM_DISPATCH_SA": "sa@proj.iam.gserviceaccount.com",
+        "CLOUDSWARM_TASKS_EMULATOR_HOST": "127.0.0.1:8123",
+        "CLOUDSWARM_SECRETS_EMULATOR_HOST": "127.0.0.1:9095",
+    }
+    s = Settings.from_env(env)
+    assert (s.region, s.default_model) == ("europe-west1", "claude-haiku-4-5")
+    assert s.dispatch_url == "https://dispatch.example"
+    assert s.dispatch_service_account == "sa@proj.iam.gserviceaccount.com"
+    assert s.tasks_emulator_host == "127.0.0.1:8123"
+    assert s.secrets_emulator_host == "127.0.0.1:9095"
+
+
+def test_from_env_reads_the_process_environment_and_settings_is_read_once(monkeypatch):
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "from-os")
+    monkeypatch.setenv("CLOUDSWARM_PREFIX", "osx")
+    assert Settings.from_env().project == "from-os"
+    settings_module.settings.cache_clear()
+    try:
+        first = settings_module.settings()
+        monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "changed")
+        assert settings_module.settings() is first
+        assert first.prefix == "osx"
+    finally:
+        settings_module.settings.cache_clear()
+
+
+def test_name_helpers():
+    s = Settings.from_env({**BASE, "CLOUDSWARM_PREFIX": "team"})
+    assert s.topic("agent-doorbell") == "team-agent-doorbell"
+    assert s.queue("agent-retries") == "team-agent-retries"
+    assert s.secret("anthropic-api-key") == "team-anthropic-api-key"
+    assert s.bucket("transcripts") == "proj-team-transcripts"
+    assert names.scoped("p", "x") == "p-x"
+    assert names.bucket("proj", "p", "x") == "proj-p-x"
+
+
+def test_resources_declare_an_env_var_for_every_secret():
+    secrets = names.resources()["secrets"]
+    assert secrets["anthropic-api-key"]["env"] == "ANTHROPIC_API_KEY"
+    for name, spec in secrets.items():
+        assert spec["env"].isupper(), name
+    # Every secret a function mounts is declared.
+    for fn, spec in names.resources()["functions"].items():
+        assert set(spec["secrets"]) <= set(secrets), fn
