@@ -5,6 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cloudswarm.core.models import (
     TERMINAL_SWARM,
     AgentStatus,
@@ -16,8 +19,6 @@ from cloudswarm.core.models import (
     transition,
 )
 from cloudswarm.errors import Conflict, InvalidTransition
-from hypothesis import given
-from hypothesis import strategies as st
 
 # The spec, independent of the tables in models.py: a change there must be made here too.
 ALLOWED: dict[type[StrEnum], dict[str, set[str]]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cloudswarm import names
 from cloudswarm import settings as settings_module
 from cloudswarm.errors import ConfigError

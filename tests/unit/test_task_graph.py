@@ -6,11 +6,12 @@ import graphlib
 import itertools
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from cloudswarm.core import task_graph as tg
 from cloudswarm.core.models import TaskStatus, transition
 from cloudswarm.errors import Conflict, InvalidTransition, NotFound, UserError
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
 S = TaskStatus
 
