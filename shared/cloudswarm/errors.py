@@ -60,3 +60,7 @@ class Forbidden(UserError):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class Halted(CloudSwarmError):
+    """Work stopped on purpose: the kill switch, a pause, or a stopped agent. Nothing is lost."""

@@ -1,0 +1,64 @@
+"""GCS: transcripts, conversation snapshots and artifact contents.
+
+Objects are written once under names that never repeat (versioned or content-addressed), so no
+write ever needs a generation precondition and a replayed write is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from google.api_core import exceptions as gexc
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+
+from cloudswarm.errors import NotFound, PermanentError, TransientError
+
+
+@cache
+def _client(project: str, emulated: bool) -> storage.Client:
+    if emulated:
+        # STORAGE_EMULATOR_HOST routes the client; anonymous credentials keep it offline.
+        return storage.Client(project=project, credentials=AnonymousCredentials())
+    return storage.Client(project=project)
+
+
+class Blobs:
+    def __init__(self, project: str, emulated: bool):
+        self.client = _client(project, emulated)
+
+    def put(self, bucket: str, name: str, data: bytes, content_type: str = "application/json"):
+        try:
+            self.client.bucket(bucket).blob(name).upload_from_string(
+                data, content_type=content_type
+            )
+        except (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests) as e:
+            raise TransientError(f"gcs put {bucket}/{name}: {e}") from e
+        except gexc.GoogleAPICallError as e:
+            raise PermanentError(f"gcs put {bucket}/{name}: {e}") from e
+
+    def get(self, bucket: str, name: str) -> bytes:
+        try:
+            return self.client.bucket(bucket).blob(name).download_as_bytes()
+        except gexc.NotFound as e:
+            raise NotFound(f"gs://{bucket}/{name} does not exist") from e
+        except (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests) as e:
+            raise TransientError(f"gcs get {bucket}/{name}: {e}") from e
+
+    def put_json(self, bucket: str, name: str, obj) -> None:
+        self.put(bucket, name, json.dumps(obj, separators=(",", ":"), default=str).encode())
+
+    def get_json(self, bucket: str, name: str):
+        return json.loads(self.get(bucket, name))
+
+    def list(self, bucket: str, prefix: str) -> list[str]:
+        return [b.name for b in self.client.list_blobs(bucket, prefix=prefix)]
+
+
+def conversation_object(sid: str, aid: str, version: int) -> str:
+    return f"{sid}/{aid}/conversation/{version:08d}.json"
+
+
+def transcript_object(sid: str, aid: str, turn: int, turn_id: str, seq: int, kind: str) -> str:
+    return f"{sid}/{aid}/turns/{turn:05d}-{turn_id}/{seq:03d}-{kind}.json"

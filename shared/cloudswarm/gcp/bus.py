@@ -1,0 +1,34 @@
+"""Pub/Sub: doorbells (content-free "agent X has work" messages) and dead letters."""
+
+from __future__ import annotations
+
+import json
+
+from google.api_core import exceptions as gexc
+from google.cloud import pubsub_v1
+
+from cloudswarm.errors import TransientError
+
+
+class Bus:
+    def __init__(self, project: str, doorbell_topic: str):
+        # Batching would hold each doorbell back for its latency window: a turn rings one or two
+        # agents at a time, so publish at once.
+        self.publisher = pubsub_v1.PublisherClient(
+            batch_settings=pubsub_v1.types.BatchSettings(max_messages=1)
+        )
+        self.project = project
+        self.doorbell = self.publisher.topic_path(project, doorbell_topic)
+
+    def ring(self, swarm_id: str, agent_id: str) -> None:
+        self._publish(self.doorbell, b"", {"swarm_id": swarm_id, "agent_id": agent_id})
+
+    def publish(self, topic: str, data: dict | bytes, attributes: dict | None = None) -> str:
+        raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+        return self._publish(self.publisher.topic_path(self.project, topic), raw, attributes or {})
+
+    def _publish(self, topic_path: str, data: bytes, attributes: dict) -> str:
+        try:
+            return self.publisher.publish(topic_path, data, **attributes).result(timeout=30)
+        except (gexc.GoogleAPICallError, TimeoutError) as e:
+            raise TransientError(f"pubsub publish to {topic_path}: {e}") from e

@@ -1,0 +1,93 @@
+"""Firestore plumbing shared by the store modules: the client, paths, error translation."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from functools import cache
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from cloudswarm.errors import PermanentError, TransientError
+
+
+@cache
+def client(project: str) -> firestore.Client:
+    # FIRESTORE_EMULATOR_HOST, when set, makes the client talk to the emulator anonymously.
+    return firestore.Client(project=project)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+_TRANSIENT = (
+    gexc.Aborted,
+    gexc.DeadlineExceeded,
+    gexc.ServiceUnavailable,
+    gexc.InternalServerError,
+    gexc.TooManyRequests,
+    gexc.ResourceExhausted,
+)
+
+
+@contextlib.contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Turn google.api_core errors into the project's tree, keeping the cause."""
+    try:
+        yield
+    except _TRANSIENT as e:
+        raise TransientError(f"firestore {what}: {e.message}") from e
+    except (gexc.PermissionDenied, gexc.Unauthenticated, gexc.InvalidArgument) as e:
+        raise PermanentError(f"firestore {what}: {e.message}") from e
+
+
+class Paths:
+    """Document references for one project, named as in docs/architecture.md."""
+
+    def __init__(self, db: firestore.Client):
+        self.db = db
+
+    def swarm(self, sid: str):
+        return self.db.collection("swarms").document(sid)
+
+    def agents(self, sid: str):
+        return self.swarm(sid).collection("agents")
+
+    def agent(self, sid: str, aid: str):
+        return self.agents(sid).document(aid)
+
+    def tasks(self, sid: str):
+        return self.swarm(sid).collection("tasks")
+
+    def task(self, sid: str, tid: str):
+        return self.tasks(sid).document(tid)
+
+    def messages(self, sid: str):
+        return self.swarm(sid).collection("messages")
+
+    def events(self, sid: str):
+        return self.swarm(sid).collection("events")
+
+    def approvals(self, sid: str):
+        return self.swarm(sid).collection("approvals")
+
+    def effect(self, sid: str, tool_use_id: str):
+        return self.swarm(sid).collection("effects").document(tool_use_id)
+
+    def artifacts(self, sid: str):
+        return self.swarm(sid).collection("artifacts")
+
+    def kill_switch(self):
+        return self.db.collection("control").document("kill_switch")
+
+    def budget_day(self, day: str):
+        return self.db.collection("budget_days").document(day)
+
+    def processed(self, key: str):
+        return self.db.collection("processed").document(key)
+
+    def dead_letters(self):
+        return self.db.collection("dead_letters")

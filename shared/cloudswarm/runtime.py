@@ -1,0 +1,67 @@
+"""The composition root: builds the adapters once per process from the settings."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from functools import cache
+
+from cloudswarm.core.turn import Deps
+from cloudswarm.gcp.blobs import Blobs
+from cloudswarm.gcp.bus import Bus
+from cloudswarm.gcp.journal import Journal, Workspace
+from cloudswarm.gcp.scheduler import Scheduler
+from cloudswarm.gcp.secrets import get_secret
+from cloudswarm.gcp.store import FirestoreStore
+from cloudswarm.llm.claude import Claude
+from cloudswarm.settings import Settings, settings
+
+
+class _Clock:
+    monotonic = staticmethod(time.monotonic)
+
+
+@cache
+def store() -> FirestoreStore:
+    return FirestoreStore(settings().project)
+
+
+@cache
+def bus() -> Bus:
+    return Bus(settings().project, settings().topic("agent-doorbell"))
+
+
+@cache
+def blobs() -> Blobs:
+    return Blobs(settings().project, emulated=bool(os.environ.get("STORAGE_EMULATOR_HOST")))
+
+
+@cache
+def scheduler() -> Scheduler:
+    return Scheduler(settings(), settings().queue("agent-retries"))
+
+
+@cache
+def model() -> Claude:
+    s: Settings = settings()
+    return Claude(
+        get_secret("anthropic-api-key"),
+        timeout_s=s.model_timeout_s,
+        max_retries=s.model_max_retries,
+    )
+
+
+def deps() -> Deps:
+    s = settings()
+    return Deps(
+        settings=s,
+        store=store(),
+        journal=Journal(blobs(), s.bucket("transcripts")),
+        workspace=Workspace(blobs(), s.bucket("artifacts")),
+        bus=bus(),
+        scheduler=scheduler(),
+        model=model(),
+        clock=_Clock(),
+        rng=random.Random(s.chaos_seed or None),
+    )
