@@ -1,0 +1,231 @@
+"""The turn engine against in-memory ports: leases, write-ahead replay, halts, budgets, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cloudswarm.core import turn
+from cloudswarm.errors import PermanentError, TransientError
+from tests.unit.turn_fakes import (
+    FakeBus,
+    FakeClock,
+    FakeJournal,
+    FakeScheduler,
+    FakeStore,
+    ScriptedModel,
+    agent_doc,
+    answer,
+    settings,
+    text,
+    tool_use,
+)
+
+
+def make(model, store=None, **kw):
+    store = store or FakeStore()
+    deps = turn.Deps(
+        settings=settings(**kw),
+        store=store,
+        journal=FakeJournal(),
+        workspace=None,
+        bus=FakeBus(),
+        scheduler=FakeScheduler(),
+        model=model,
+        clock=FakeClock(),
+    )
+    return deps, store
+
+
+def results_sent(request) -> list[dict]:
+    last = request["messages"][-1]
+    return [b for b in last["content"] if b["type"] == "tool_result"]
+
+
+def test_turn_reads_inbox_answers_and_marks_mail_read():
+    model = ScriptedModel(answer(text("on it")))
+    d, store = make(model)
+    mid = store.mail("lead", "hello")
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "done" and out.calls == 1
+    assert [m["read"] for m in store.messages if m["id"] == mid] == [True]
+    req = model.requests[0]
+    opening = req["messages"][0]["content"][0]["text"]
+    payload = json.loads(opening.removeprefix("<turn>").removesuffix("</turn>"))
+    assert payload["inbox"][0]["body"] == "hello" and payload["agent"] == "lead"
+    breakpoints = json.dumps(req).count('"cache_control"')
+    assert breakpoints == 3  # tools, system, newest message: within the API's limit of 4
+    assert store.agents["lead"]["lease"] is None and store.agents["lead"]["status"] == "idle"
+    assert d.journal.transcripts and d.journal.conversations[("lead", 1)][-1]["role"] == "assistant"
+    assert d.scheduler.items[0][0] == "watchdog"
+
+
+def test_busy_agent_coalesces_without_calling_the_model():
+    model = ScriptedModel()
+    d, store = make(model)
+    store.agents["lead"]["lease"] = "another-turn"
+    store.mail("lead", "hello")
+    assert turn.run_turn(d, "s1", "lead").kind == "busy"
+    assert store.agents["lead"]["wake_pending"] is True
+    assert model.requests == []
+
+
+def test_no_mail_means_no_model_call():
+    d, store = make(ScriptedModel())
+    assert turn.run_turn(d, "s1", "lead").kind == "idle"
+    assert store.agents["lead"]["lease"] is None
+
+
+def test_engaged_kill_switch_stops_before_any_call_and_keeps_the_mail():
+    d, store = make(ScriptedModel())
+    store.kill = {"engaged": True, "reason": "stop"}
+    store.mail("lead", "hello")
+    assert turn.run_turn(d, "s1", "lead").kind == "inactive"
+    assert not any(m["read"] for m in store.messages)
+
+
+def test_kill_switch_between_calls_halts_and_marks_resume():
+    store = FakeStore()
+    store.agents["bob"] = agent_doc("teammate")
+
+    def engage_after_first(request, should_abort):
+        if len(model.requests) == 2:
+            raise AssertionError("no second call may be made once the switch is engaged")
+        store.kill = {"engaged": True, "reason": "operator"}
+
+    model = ScriptedModel(
+        answer(tool_use("send_message", {"to": "bob", "body": "hi"})), on_call=engage_after_first
+    )
+    d, _ = make(model, store)
+    store.mail("lead", "go")
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "halted" and "kill switch" in out.detail
+    assert [m["to"] for m in store.messages if m["from"] == "lead"] == ["bob"]
+    assert store.agents["lead"]["resume_pending"] is True
+
+
+def test_crashed_turn_is_resumed_without_repeating_effects():
+    store = FakeStore()
+    create = tool_use("create_task", {"id": "t1", "title": "T"}, tid="toolu_fixed")
+    # The turn dies on its second model call, after the first answer's tool call took effect.
+    model = ScriptedModel(answer(create), turn.ChaosCrash("process killed"))
+    d, _ = make(model, store)
+    store.mail("lead", "plan")
+    with pytest.raises(turn.ChaosCrash):
+        turn.run_turn(d, "s1", "lead")
+    assert store.agents["lead"]["lease"] is not None  # held by the dead turn
+    # The watchdog frees the dead turn's lease and rings again.
+    store.agents["lead"]["lease"] = None
+    model.answers = [answer(text("done"))]
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "done"
+    assert list(store.tasks) == ["t1"]
+    replayed = results_sent(model.requests[-1])
+    assert [r["tool_use_id"] for r in replayed] == ["toolu_fixed"]
+    assert "error" not in replayed[0]["content"]
+    assert [m["read"] for m in store.messages] == [True]
+
+
+def test_transient_model_error_schedules_a_backoff_retry_honouring_retry_after():
+    d, store = make(ScriptedModel(TransientError("529 overloaded", retry_after=7.5)))
+    store.mail("lead", "hello")
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "retry"
+    kind, payload, delay = d.scheduler.items[-1]
+    assert kind == "retry" and payload == {"swarm_id": "s1", "agent_id": "lead"} and delay >= 7.5
+    assert store.agents["lead"]["lease"] is None
+    assert not store.messages[0]["read"]  # nothing consumed: the retry sees the same mail
+
+
+def test_permanent_error_fails_a_teammate_and_tells_the_lead():
+    store = FakeStore()
+    store.agents["bob"] = agent_doc("teammate")
+    d, _ = make(ScriptedModel(PermanentError("401 invalid x-api-key")), store)
+    store.mail("bob", "work")
+    out = turn.run_turn(d, "s1", "bob")
+    assert out.kind == "failed"
+    assert store.agents["bob"]["status"] == "failed"
+    assert any(m["to"] == "lead" and "bob failed" in m["body"] for m in store.messages)
+    assert "lead" in d.bus.rings
+
+
+def test_unknown_tool_and_bad_input_come_back_to_the_model_as_errors():
+    model = ScriptedModel(
+        answer(tool_use("launch_rockets", {}), tool_use("claim_task", {"task": "x"})),
+        answer(text("sorry")),
+    )
+    d, store = make(model)
+    store.mail("lead", "go")
+    assert turn.run_turn(d, "s1", "lead").kind == "done"
+    errors = results_sent(model.requests[1])
+    assert all(r.get("is_error") for r in errors)
+    assert "unknown tool" in errors[0]["content"] and "task_id" in errors[1]["content"]
+
+
+def test_teammate_cannot_spawn_or_finish_whatever_the_model_asks():
+    store = FakeStore()
+    store.agents["bob"] = agent_doc("teammate")
+    model = ScriptedModel(
+        answer(
+            tool_use("spawn_agent", {"name": "x", "instructions": "i"}),
+            tool_use("finish_swarm", {"summary": "s"}),
+        ),
+        answer(text("ok")),
+    )
+    d, _ = make(model, store)
+    store.mail("bob", "go")
+    turn.run_turn(d, "s1", "bob")
+    errors = results_sent(model.requests[1])
+    assert [json.loads(r["content"])["code"] for r in errors] == ["forbidden", "forbidden"]
+    assert store.swarm["status"] == "running" and set(store.agents) == {"lead", "bob"}
+    assert [t["name"] for t in model.requests[0]["tools"] if t["name"] == "spawn_agent"] == []
+
+
+def test_budget_refuses_a_call_whose_worst_case_would_cross_the_cap():
+    store = FakeStore()
+    store.swarm["budget"] = {"usd": 0.001}
+    model = ScriptedModel()
+    d, _ = make(model, store)
+    store.mail("lead", "go")
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "halted" and "budget" in out.detail
+    assert model.requests == [] and store.swarm["status"] == "paused"
+    assert not store.messages[0]["read"]
+
+
+def test_spend_never_exceeds_the_budget_over_many_calls():
+    store = FakeStore()
+    store.swarm["budget"] = {"usd": 0.05}
+    model = ScriptedModel(*[answer(tool_use("list_tasks", {})) for _ in range(50)])
+    d, _ = make(model, store)
+    store.mail("lead", "go")
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "halted" and 0 < len(model.requests) < 50
+    assert store.agents["lead"]["spent"]["usd"] <= 0.05
+
+
+def test_turn_near_its_time_limit_rings_itself_to_continue():
+    def tick(request, should_abort):
+        d.clock.t += 100
+
+    model = ScriptedModel(answer(tool_use("list_tasks", {})), on_call=tick)
+    d, store = make(model, turn_wall_s=50, lease_ttl_s=120)
+    store.mail("lead", "go")
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "continued" and d.bus.rings == ["lead"]
+    # The answer is saved and its tool call is replayed by the next turn.
+    assert d.journal.conversations[("lead", 1)][-1]["content"][0]["name"] == "list_tasks"
+
+
+def test_wake_pending_rings_again_after_release():
+    model = ScriptedModel(answer(text("ok")))
+    d, store = make(model)
+    store.mail("lead", "first")
+
+    def doorbell_meanwhile(request, should_abort):
+        store.agents["lead"]["wake_pending"] = True
+
+    model.on_call = doorbell_meanwhile
+    turn.run_turn(d, "s1", "lead")
+    assert d.bus.rings == ["lead"]
