@@ -1,0 +1,28 @@
+# Secret containers only. Values are added out of band (gcloud secrets versions add), so no secret
+# value ever passes through Terraform, its plan or its state.
+
+locals {
+  accessors = merge([
+    for sk, s in var.secrets : {
+      for label, member in s.accessors : "${sk}/${label}" => { secret = sk, member = member }
+    }
+  ]...)
+}
+
+resource "google_secret_manager_secret" "secrets" {
+  for_each  = var.secrets
+  project   = var.project_id
+  secret_id = each.value.name
+  labels    = var.labels
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "accessors" {
+  for_each  = local.accessors
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.secrets[each.value.secret].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = each.value.member
+}
