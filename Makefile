@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TASKS_VENV := .venv-tasks
 export GOOGLE_CLOUD_PROJECT ?= cloudswarm-local
 
-.PHONY: help setup prereqs lint format test test-unit test-integration test-e2e dev stack-up stack-down demo lock clean
+.PHONY: help setup prereqs lint format test test-unit test-integration test-e2e dev stack-up stack-down demo lock clean bundle deploy
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -69,3 +69,9 @@ demo: setup ## Run a real swarm on the local stack (local model server unless AN
 
 clean: stack-down ## Remove the venvs and run folders
 	rm -rf $(VENV) $(TASKS_VENV) .run .pytest_cache .ruff_cache
+
+bundle: $(VENV)/.stamp ## Build the reproducible Cloud Functions source zip (dist/functions/functions.zip)
+	$(PY) functions/bundle.py --out dist/functions
+
+deploy: bundle ## Deploy to your GCP project with Terraform (docs/deploy.md; needs terraform/terraform.tfvars)
+	bash terraform/scripts/deploy.sh

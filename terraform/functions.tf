@@ -95,8 +95,11 @@ module "functions" {
     concurrency   = lookup(var.functions.concurrency, each.key, 1)
   }
   # Pub/Sub, Cloud Tasks and Cloud Scheduler in the same project count as internal traffic.
-  ingress_settings      = contains(local.public_functions, each.key) ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
-  environment_variables = local.function_env
+  ingress_settings = contains(local.public_functions, each.key) ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
+  environment_variables = merge(
+    local.function_env,
+    contains(local.firebase_functions, each.key) ? { CLOUDSWARM_FIREBASE_SERVICE_ACCOUNT = module.function_sa[each.key].email } : {},
+  )
   secret_environment_variables = {
     for env, secret in local.function_secret_env[each.key] : env => { secret_id = module.secrets.secret_ids[secret] }
   }

@@ -51,6 +51,12 @@ locals {
   # has no IAM finer than the project, so every function gets roles/datastore.user and nothing
   # else project-wide. A function not listed here (a new entry point) gets Firestore only.
   function_project_roles = ["roles/datastore.user"]
+  # The api mints the Firebase custom tokens the web UI reads Firestore with (signed through IAM
+  # signBlob as itself) and revokes a revoked key's UI sessions (Firebase Auth admin).
+  firebase_functions = var.hosting.enabled ? toset(["api"]) : toset([])
+  extra_project_roles = {
+    for k in local.firebase_functions : k => ["roles/firebaseauth.admin"] if contains(keys(local.functions), k)
+  }
   access = {
     agent_turn = {
       publish       = ["agent-doorbell"]
@@ -58,7 +64,8 @@ locals {
       enqueue       = ["agent-retries"]
     }
     swarm_trigger = {
-      publish = ["agent-doorbell"]
+      # A malformed request is acknowledged and republished to its dead-letter topic by hand.
+      publish = ["agent-doorbell", "swarm-requests-dead"]
     }
     task_dispatch = {
       publish = ["agent-doorbell"]

@@ -28,7 +28,12 @@ module "services" {
       "serviceusage.googleapis.com",
       "storage.googleapis.com",
     ],
-    var.hosting.enabled ? ["firebase.googleapis.com", "firebasehosting.googleapis.com"] : [],
+    var.hosting.enabled ? [
+      "firebase.googleapis.com",
+      "firebasehosting.googleapis.com",
+      "iamcredentials.googleapis.com",
+      "identitytoolkit.googleapis.com",
+    ] : [],
     var.budget == null ? [] : ["billingbudgets.googleapis.com"],
   )
   service_agents = ["pubsub.googleapis.com"]
@@ -45,8 +50,10 @@ module "function_sa" {
   name          = local.function_names[each.key]
   display_name  = "CloudSwarm ${each.key}"
   description   = "Runtime identity of the ${each.key} function (${var.prefix})."
-  project_roles = local.function_project_roles
-  depends_on    = [module.services]
+  project_roles = concat(local.function_project_roles, lookup(local.extra_project_roles, each.key, []))
+  # Signs Firebase custom tokens as itself: no key file anywhere.
+  token_creator_self = contains(local.firebase_functions, each.key)
+  depends_on         = [module.services]
 }
 
 # Cloud Tasks and Cloud Scheduler sign their OIDC tokens for task_dispatch as this account

@@ -23,6 +23,14 @@ resource "google_service_account_iam_member" "users" {
   member             = each.value
 }
 
+# The account signing blobs as itself (e.g. Firebase custom tokens minted without a stored key).
+resource "google_service_account_iam_member" "self_token_creator" {
+  count              = var.token_creator_self ? 1 : 0
+  service_account_id = google_service_account.sa.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = google_service_account.sa.member
+}
+
 # Principals that may mint tokens for this account (the Pub/Sub agent signing push OIDC tokens).
 resource "google_service_account_iam_member" "token_creators" {
   for_each           = var.token_creators

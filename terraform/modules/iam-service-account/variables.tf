@@ -40,3 +40,9 @@ variable "token_creators" {
   description = "Members granted roles/iam.serviceAccountTokenCreator on this account, keyed by a static label."
   default     = {}
 }
+
+variable "token_creator_self" {
+  type        = bool
+  description = "Grant the account roles/iam.serviceAccountTokenCreator on itself, so it can sign blobs (Firebase custom tokens) through the IAM API without a stored key."
+  default     = false
+}
