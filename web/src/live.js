@@ -1,0 +1,69 @@
+// Live Firestore reads as React hooks: onSnapshot only, never polling.
+import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import { onSnapshot } from 'firebase/firestore';
+
+export const SessionContext = createContext(null);
+
+export function useSession() {
+  const session = useContext(SessionContext);
+  const state = useSyncExternalStore(session.subscribe, session.get);
+  return { session, ...state };
+}
+
+function docData(snap) {
+  const data = snap.data({ serverTimestamps: 'estimate' });
+  const parent = snap.ref.parent.parent;
+  return { id: snap.id, ...data, _swarm: parent?.parent?.id === 'swarms' ? parent.id : undefined };
+}
+
+/**
+ * Subscribe to a query built by `build(db)` (null: nothing to subscribe to).
+ * Returns {docs: null while the first snapshot is on its way, error}.
+ */
+export function useLiveQuery(build, deps) {
+  const { db } = useSession();
+  const [state, setState] = useState({ docs: null, error: null, key: null });
+  const key = JSON.stringify(deps);
+  useEffect(() => {
+    const q = db ? build(db) : null;
+    if (!q) return undefined;
+    setState({ docs: null, error: null, key });
+    return onSnapshot(
+      q,
+      (snap) => setState({ docs: snap.docs.map(docData), error: null, key }),
+      (error) => setState({ docs: [], error, key }),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [db, key]);
+  // Never hand out the previous subscription's documents for new arguments.
+  return state.key === key ? state : { docs: null, error: null };
+}
+
+/** Subscribe to one document: {doc: undefined while loading, null if missing, error}. */
+export function useLiveDoc(build, deps) {
+  const { db } = useSession();
+  const [state, setState] = useState({ doc: undefined, error: null, key: null });
+  const key = JSON.stringify(deps);
+  useEffect(() => {
+    const ref = db ? build(db) : null;
+    if (!ref) return undefined;
+    setState({ doc: undefined, error: null, key });
+    return onSnapshot(
+      ref,
+      (snap) => setState({ doc: snap.exists() ? docData(snap) : null, error: null, key }),
+      (error) => setState({ doc: null, error, key }),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [db, key]);
+  return state.key === key ? state : { doc: undefined, error: null };
+}
+
+/** A clock that ticks every `ms`, for "5 s ago" labels and edge fading (not a data poll). */
+export function useNow(ms = 5000) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}

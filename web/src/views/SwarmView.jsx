@@ -1,0 +1,207 @@
+import { collection, doc, limit, orderBy, query } from 'firebase/firestore';
+import { useEffect, useMemo, useState } from 'react';
+import { routes } from '../api.js';
+import { useKillSwitch } from '../components/KillSwitch.jsx';
+import { Badge, Button, Dialog, ErrorNote, Loading, Meter, useAction } from '../components/ui.jsx';
+import { can, count, sortAgents, SWARM_STATUS, swarmActions, swarmSummary, TERMINAL_SWARM, usd } from '../logic/index.js';
+import { useLiveDoc, useLiveQuery, useSession } from '../live.js';
+import { href, SWARM_TABS } from '../router.js';
+import { Activity } from './Activity.jsx';
+import { Approvals } from './Approvals.jsx';
+import { Costs } from './Costs.jsx';
+import { Messages } from './Messages.jsx';
+import { Overview } from './Overview.jsx';
+import { TaskBoard } from './TaskBoard.jsx';
+
+export const MESSAGE_LIMIT = 300;
+export const EVENT_LIMIT = 300;
+
+const TAB_LABELS = {
+  overview: 'Agents',
+  tasks: 'Tasks',
+  messages: 'Messages',
+  activity: 'Activity',
+  costs: 'Costs',
+  approvals: 'Approvals',
+};
+
+/** Every live read of one swarm, subscribed once so switching tabs is instant. */
+function useSwarmData(sid) {
+  const swarm = useLiveDoc((db) => doc(db, 'swarms', sid), ['swarm', sid]);
+  const agents = useLiveQuery((db) => collection(db, 'swarms', sid, 'agents'), ['agents', sid]);
+  const tasks = useLiveQuery((db) => collection(db, 'swarms', sid, 'tasks'), ['tasks', sid]);
+  const messages = useLiveQuery(
+    (db) => query(collection(db, 'swarms', sid, 'messages'), orderBy('created_at', 'desc'), limit(MESSAGE_LIMIT)),
+    ['messages', sid],
+  );
+  const events = useLiveQuery((db) => query(collection(db, 'swarms', sid, 'events'), orderBy('at', 'desc'), limit(EVENT_LIMIT)), ['events', sid]);
+  const approvals = useLiveQuery(
+    (db) => query(collection(db, 'swarms', sid, 'approvals'), orderBy('created_at', 'desc'), limit(100)),
+    ['approvals', sid],
+  );
+  const sortedAgents = useMemo(() => (agents.docs ? sortAgents(agents.docs) : null), [agents.docs]);
+  const ready = [swarm.doc !== undefined, agents.docs, tasks.docs, messages.docs, events.docs, approvals.docs].every(Boolean);
+  const error = swarm.error || agents.error || tasks.error || messages.error || events.error || approvals.error;
+  return {
+    swarm: swarm.doc,
+    agents: sortedAgents,
+    tasks: tasks.docs,
+    messages: messages.docs,
+    events: events.docs,
+    approvals: approvals.docs,
+    ready,
+    error,
+  };
+}
+
+export function SwarmView({ sid, tab }) {
+  const data = useSwarmData(sid);
+  const { engaged } = useKillSwitch();
+  useEffect(() => {
+    // For the browser test's timing of the first view: every first snapshot is in.
+    if (data.ready) performance.mark(`swarm-ready:${sid}`);
+  }, [data.ready, sid]);
+  if (data.swarm === null && !data.error) {
+    return <ErrorNote>There is no swarm {sid}. <a href={href.swarms()} className="underline">Back to all swarms</a>.</ErrorNote>;
+  }
+  if (data.swarm === undefined) return <Loading what="Loading the swarm" />;
+  const sw = data.swarm;
+  const pending = (data.approvals ?? []).filter((a) => a.status === 'pending').length;
+  return (
+    <div className="space-y-4" data-testid="swarm-view" data-ready={data.ready ? 'true' : 'false'}>
+      <SwarmHeader swarm={sw} agents={data.agents} killEngaged={engaged} />
+      <ErrorNote error={data.error} />
+      <nav aria-label="Swarm views" className="-mx-3 overflow-x-auto px-3">
+        <ul className="flex min-w-max gap-1 border-b border-slate-300">
+          {SWARM_TABS.map((t) => (
+            <li key={t}>
+              <a
+                href={href.swarm(sid, t)}
+                aria-current={t === tab ? 'page' : undefined}
+                className={`block border-b-2 px-3 py-2 text-sm font-medium ${t === tab ? 'border-slate-900 text-slate-900' : 'border-transparent text-slate-700 hover:text-slate-900'}`}
+              >
+                {TAB_LABELS[t]}
+                {t === 'approvals' && pending > 0 && (
+                  <span className="ml-1 rounded-full bg-violet-200 px-1.5 text-xs text-violet-950">{pending}</span>
+                )}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      {!data.ready ? (
+        <Loading what="Loading live state" />
+      ) : (
+        <section aria-label={TAB_LABELS[tab]}>
+          {tab === 'overview' && <Overview sid={sid} agents={data.agents} messages={data.messages} events={data.events} tasks={data.tasks} />}
+          {tab === 'tasks' && <TaskBoard tasks={data.tasks} agents={data.agents} sid={sid} />}
+          {tab === 'messages' && <Messages sid={sid} messages={data.messages} agents={data.agents} />}
+          {tab === 'activity' && <Activity events={data.events} />}
+          {tab === 'costs' && <Costs sid={sid} swarm={sw} agents={data.agents} />}
+          {tab === 'approvals' && <Approvals sid={sid} approvals={data.approvals} />}
+        </section>
+      )}
+    </div>
+  );
+}
+
+function SwarmHeader({ swarm, agents, killEngaged }) {
+  const sum = swarmSummary(swarm, agents);
+  const halted = killEngaged && !TERMINAL_SWARM.has(swarm.status);
+  return (
+    <header className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
+      <div className="flex flex-wrap items-start justify-between gap-3">
+        <div className="min-w-0 flex-1">
+          <p className="text-xs text-slate-600">
+            <a href={href.swarms()} className="underline-offset-2 hover:underline">Swarms</a> / {swarm.id}
+          </p>
+          <h1 className="mt-1 text-xl font-semibold break-words">{swarm.goal}</h1>
+          <div className="mt-2 flex flex-wrap items-center gap-2 text-sm">
+            <span data-testid="swarm-status" data-status={swarm.status}>
+              <Badge table={SWARM_STATUS} status={swarm.status} />
+            </span>
+            {halted && (
+              <span className="rounded-full bg-red-600 px-2 py-0.5 text-xs font-semibold text-white" data-testid="swarm-halted">
+                Halted by the kill switch
+              </span>
+            )}
+            {swarm.status_reason && <span className="text-slate-700">{swarm.status_reason}</span>}
+          </div>
+          {swarm.summary && (
+            <p className="mt-2 rounded-md bg-sky-50 px-3 py-2 text-sm text-sky-950">
+              <strong>Outcome:</strong> {swarm.summary}
+            </p>
+          )}
+        </div>
+        <SwarmActions swarm={swarm} />
+      </div>
+      <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
+        <Meter label="Tasks done" value={sum.taskFraction} text={`${sum.tasksDone} of ${sum.taskTotal}`} warnAt={2} />
+        <Meter
+          label="Spend"
+          value={sum.spendFraction}
+          text={sum.budgetUsd != null ? `${usd(sum.spentUsd)} of ${usd(sum.budgetUsd)}` : `${usd(sum.spentUsd)} (no USD cap)`}
+        />
+        <Meter
+          label="Tokens"
+          value={sum.tokenFraction}
+          text={sum.budgetTokens != null ? `${count(sum.tokens)} of ${count(sum.budgetTokens)}` : count(sum.tokens)}
+        />
+        <div className="text-xs text-slate-700">
+          <div className="flex justify-between">
+            <span>Agents</span>
+            <span className="font-medium text-slate-900" data-testid="agent-count">{sum.agentCount}</span>
+          </div>
+          <div className="mt-1 text-slate-600">
+            {Object.entries(sum.agentsByStatus)
+              .map(([s, n]) => `${n} ${s.replace('_', ' ')}`)
+              .join(' · ')}
+          </div>
+        </div>
+      </div>
+    </header>
+  );
+}
+
+const ACTION_TEXT = {
+  pause: ['Pause', 'Swarm paused: agents finish their current step and wait.'],
+  resume: ['Resume', 'Swarm resumed.'],
+  stop: ['Stop', 'Swarm stopped.'],
+};
+
+function SwarmActions({ swarm }) {
+  const { session, role } = useSession();
+  const [busy, run] = useAction();
+  const [confirmStop, setConfirmStop] = useState(false);
+  if (!can.steer(role)) return null;
+  const actions = swarmActions(swarm.status);
+  if (!actions.length) return null;
+  const act = (a) => run(() => session.api.post(routes.swarmAction(swarm.id, a), {}), ACTION_TEXT[a][1]);
+  return (
+    <div className="flex gap-2">
+      {actions.map((a) => (
+        <Button key={a} variant={a === 'stop' ? 'danger' : 'secondary'} disabled={busy} onClick={() => (a === 'stop' ? setConfirmStop(true) : act(a))}>
+          {ACTION_TEXT[a][0]}
+        </Button>
+      ))}
+      {confirmStop && (
+        <Dialog title="Stop this swarm?" onClose={() => setConfirmStop(false)}>
+          <p className="text-sm text-slate-700">Every agent of this swarm stops for good. A stopped swarm cannot be resumed.</p>
+          <div className="mt-4 flex justify-end gap-2">
+            <Button onClick={() => setConfirmStop(false)}>Cancel</Button>
+            <Button
+              variant="danger"
+              disabled={busy}
+              onClick={async () => {
+                await act('stop');
+                setConfirmStop(false);
+              }}
+            >
+              Stop the swarm
+            </Button>
+          </div>
+        </Dialog>
+      )}
+    </div>
+  );
+}
