@@ -1,0 +1,1 @@
+"""The HTTP API, auth and webhooks."""

@@ -1,0 +1,18 @@
+"""Route modules, one per resource. Importing this package registers every route."""
+
+from cloudswarm.api.routes import (  # noqa: F401  (imported for their registrations)
+    agents,
+    approvals,
+    auth,
+    control,
+    feed,
+    keys,
+    meta,
+    swarms,
+    tasks,
+    transcripts,
+    webhooks,
+)
+from cloudswarm.api.routing import ROUTES
+
+ROUTE_TABLE = ROUTES

@@ -1,0 +1,49 @@
+"""The global kill switch. Engaging needs operator, releasing needs admin; both a reason."""
+
+from __future__ import annotations
+
+from google.cloud import firestore
+
+from cloudswarm import runtime, service
+from cloudswarm.api.routing import Call, route
+from cloudswarm.api.schemas import KillChange, KillSwitch
+from cloudswarm.gcp.fs import translated
+
+AUDIT_SHOWN = 20
+
+
+@route("GET", "/api/kill-switch", tag="kill-switch", response=KillSwitch)
+def get_kill_switch(call: Call):
+    """The switch's state and its most recent changes."""
+    store = runtime.store()
+    audit = (
+        store.p.kill_switch()
+        .collection("audit")
+        .order_by("at", direction=firestore.Query.DESCENDING)
+        .limit(AUDIT_SHOWN)
+    )
+    with translated("read kill switch audit"):
+        entries = [s.to_dict() for s in audit.stream()]
+    return {**store.get_kill_switch(), "audit": entries}
+
+
+@route(
+    "POST", "/api/kill-switch/engage", tag="kill-switch", role="operator", body=KillChange,
+    response=KillSwitch,
+)  # fmt: skip
+def engage_kill_switch(call: Call):
+    """Stop every model call in every swarm now. Nothing queued is lost."""
+    return service.set_kill_switch(
+        engaged=True, actor=call.principal.actor, reason=call.body.reason.strip()
+    )
+
+
+@route(
+    "POST", "/api/kill-switch/release", tag="kill-switch", role="admin", body=KillChange,
+    response=KillSwitch,
+)  # fmt: skip
+def release_kill_switch(call: Call):
+    """Release the switch; every agent with pending mail is woken."""
+    return service.set_kill_switch(
+        engaged=False, actor=call.principal.actor, reason=call.body.reason.strip()
+    )

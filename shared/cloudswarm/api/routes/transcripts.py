@@ -1,0 +1,46 @@
+"""An agent's transcript: every model request and response, streamed as JSON lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import flask
+
+from cloudswarm import runtime
+from cloudswarm.api.routing import Call, route
+from cloudswarm.api.schemas import TranscriptQuery
+from cloudswarm.errors import CloudSwarmError, NotFound
+from cloudswarm.gcp.journal import Journal
+
+log = logging.getLogger("cloudswarm.api")
+
+
+@route(
+    "GET", "/api/swarms/{sid}/agents/{aid}/transcript", tag="agents", query=TranscriptQuery,
+    stream="application/x-ndjson",
+)  # fmt: skip
+def get_transcript(call: Call, sid: str, aid: str):
+    """The agent's transcript objects in order, one JSON line each: {"object", "record"}.
+
+    The answer streams: an object read failing midway ends the stream with an
+    {"error": {...}} line, since the status has been sent by then.
+    """
+    runtime.store().get_agent(sid, aid)
+    blobs, bucket = runtime.blobs(), runtime.settings().bucket("transcripts")
+    names = Journal(blobs, bucket).transcript_objects(sid, aid)[: call.query.limit]
+
+    def lines():
+        for name in names:
+            try:
+                record = blobs.get_json(bucket, name)
+            except NotFound:
+                continue  # deleted since the listing
+            except CloudSwarmError as e:
+                log.warning("transcript read failed: %s", e)
+                err = {"code": "unavailable", "message": "transcript read failed; retry"}
+                yield json.dumps({"error": err}) + "\n"
+                return
+            yield json.dumps({"object": name, "record": record}, default=str) + "\n"
+
+    return flask.Response(lines(), status=200, mimetype="application/x-ndjson")

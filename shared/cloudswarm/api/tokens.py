@@ -1,0 +1,107 @@
+"""Short-lived JWTs: issued for a verified API key, checked on every request.
+
+HS256 is pinned: only this service signs and verifies, so a shared secret (Secret Manager's
+``jwt-signing-key``) is enough, and pinning one algorithm rules out the ``none`` and
+key-confusion attacks. Every token names its issuer and audience, carries a unique ``jti`` (so it
+can be revoked on its own) and the id of the key it came from (so revoking the key revokes it).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from cloudswarm.api.config import ApiConfig
+from cloudswarm.api.routing import ROLES
+from cloudswarm.errors import ConfigError
+from cloudswarm.gcp.secrets import get_secret
+
+ALGORITHM = "HS256"
+MIN_KEY_BYTES = 32
+MAX_TOKEN_CHARS = 4096
+LEEWAY_S = 10  # clock skew between instances
+JTI = re.compile(r"^[0-9a-f]{32}$")
+KEY_ID = re.compile(r"^[0-9a-f]{12}$")
+REQUIRED = ["exp", "iat", "nbf", "aud", "iss", "jti", "sub"]
+
+
+class InvalidToken(Exception):
+    """Why a token is refused; the client only ever sees a generic 401."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    key_id: str
+    role: str
+    name: str
+    jti: str
+    iat: int
+    exp: int
+
+
+def signing_key() -> bytes:
+    key = get_secret("jwt-signing-key").encode()
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"jwt-signing-key holds {len(key)} bytes; HS256 needs at least {MIN_KEY_BYTES}: "
+            "store a random value such as `openssl rand -base64 48`"
+        )
+    return key
+
+
+def issue(cfg: ApiConfig, *, key_id: str, role: str, name: str, key: bytes | None = None):
+    """A signed token and its claims."""
+    now = int(time.time())
+    claims = Claims(key_id, role, name, uuid.uuid4().hex, now, now + cfg.token_ttl_s)
+    payload = {
+        "iss": cfg.issuer,
+        "aud": cfg.audience,
+        "sub": key_id,
+        "role": role,
+        "name": name,
+        "jti": claims.jti,
+        "iat": now,
+        "nbf": now,
+        "exp": claims.exp,
+    }
+    token = jwt.encode(payload, key or signing_key(), algorithm=ALGORITHM)
+    return token, claims
+
+
+def verify(cfg: ApiConfig, token: str, key: bytes | None = None) -> Claims:
+    """The claims of a good token, or InvalidToken. Signature, algorithm, time, issuer and
+    audience are all checked; revocation is the caller's (it needs Firestore)."""
+    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
+        raise InvalidToken("not a compact JWS")
+    try:
+        header = jwt.get_unverified_header(token)
+        # pyjwt enforces ``algorithms`` too; this refuses a mismatched header before any crypto.
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+        claims = jwt.decode(
+            token,
+            key or signing_key(),
+            algorithms=[ALGORITHM],
+            audience=cfg.audience,
+            issuer=cfg.issuer,
+            leeway=LEEWAY_S,
+            options={"require": REQUIRED, "strict_aud": True},
+        )
+    except jwt.PyJWTError as e:
+        raise InvalidToken(f"{type(e).__name__}: {e}") from e
+    role, jti, sub = claims.get("role"), claims.get("jti"), claims.get("sub")
+    if role not in ROLES:
+        raise InvalidToken("unknown role")
+    if not isinstance(jti, str) or not JTI.match(jti):
+        raise InvalidToken("malformed jti")
+    if not isinstance(sub, str) or not KEY_ID.match(sub):
+        raise InvalidToken("malformed subject")
+    iat, exp = claims["iat"], claims["exp"]
+    # A token living longer than we ever issue was not minted by this service's rules.
+    if not isinstance(iat, int) or not isinstance(exp, int) or exp - iat > 3600:
+        raise InvalidToken("lifetime out of bounds")
+    return Claims(sub, role, str(claims.get("name", ""))[:100], jti, iat, exp)
