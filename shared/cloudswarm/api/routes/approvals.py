@@ -37,7 +37,8 @@ def _decide(call: Call, sid: str, approval_id: str, approve: bool) -> dict:
         )
     # The decision is in the agent's inbox: wake it to read it.
     runtime.bus().ring(sid, d["agent_id"])
-    return d
+    # The store answers with the document as it was read, plus the new status.
+    return {**d, "decided_by": call.principal.actor, "comment": comment or None}
 
 
 _DECISION = dict(
