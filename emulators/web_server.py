@@ -151,9 +151,7 @@ class Handler(BaseHTTPRequestHandler):
             ctype += "; charset=utf-8"
         # Vite fingerprints everything under assets/: cache it for good, never index.html.
         cache = (
-            "public, max-age=31536000, immutable"
-            if target.parent.name == "assets"
-            else "no-cache"
+            "public, max-age=31536000, immutable" if target.parent.name == "assets" else "no-cache"
         )
         self._send(HTTPStatus.OK, target.read_bytes(), ctype, cache=cache)
 

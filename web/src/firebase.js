@@ -2,14 +2,15 @@
 // token, which the emulator checks the rules against. Production: a custom token signs in to
 // Firebase Auth (loaded only then, so the local bundle never carries it).
 import { deleteApp, initializeApp } from 'firebase/app';
-import { connectFirestoreEmulator, getFirestore, terminate } from 'firebase/firestore';
+import { connectFirestoreEmulator, initializeFirestore, terminate } from 'firebase/firestore';
 
 let seq = 0;
 
 export async function openFirestore(config, grant) {
   const projectId = grant.project_id || config.projectId;
   const app = initializeApp({ projectId, ...(config.firebase ?? {}) }, `cloudswarm-${++seq}`);
-  const db = getFirestore(app);
+  // Streaming, not the auto-detected long-polling fallback: snapshots arrive as they are sent.
+  const db = initializeFirestore(app, { experimentalAutoDetectLongPolling: false });
   try {
     if (grant.emulator) {
       if (!config.emulator) {

@@ -16,6 +16,13 @@ function docData(snap) {
   return { id: snap.id, ...data, _swarm: parent?.parent?.id === 'swarms' ? parent.id : undefined };
 }
 
+// Browser tests read first-snapshot times from window.__csTrace (set it to [] to record).
+function trace(key, size) {
+  if (typeof window !== 'undefined' && Array.isArray(window.__csTrace)) {
+    window.__csTrace.push({ key, size, t: Math.round(performance.now()) });
+  }
+}
+
 /**
  * Subscribe to a query built by `build(db)` (null: nothing to subscribe to).
  * Returns {docs: null while the first snapshot is on its way, error}.
@@ -30,7 +37,10 @@ export function useLiveQuery(build, deps) {
     setState({ docs: null, error: null, key });
     return onSnapshot(
       q,
-      (snap) => setState({ docs: snap.docs.map(docData), error: null, key }),
+      (snap) => {
+        trace(key, snap.size);
+        setState({ docs: snap.docs.map(docData), error: null, key });
+      },
       (error) => setState({ docs: [], error, key }),
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -50,7 +60,10 @@ export function useLiveDoc(build, deps) {
     setState({ doc: undefined, error: null, key });
     return onSnapshot(
       ref,
-      (snap) => setState({ doc: snap.exists() ? docData(snap) : null, error: null, key }),
+      (snap) => {
+        trace(key, 1);
+        setState({ doc: snap.exists() ? docData(snap) : null, error: null, key });
+      },
       (error) => setState({ doc: null, error, key }),
     );
     // eslint-disable-next-line react-hooks/exhaustive-deps

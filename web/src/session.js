@@ -43,7 +43,7 @@ export function createSession(config, { storage = window.sessionStorage, openFir
         if (isExpired(saved.expires_at)) signOut('Your session has expired. Sign in again.');
       }, wait);
     }
-    set({ phase: 'signed-in', notice: null, ...saved, db: firestore.db, subject: grant.mock_user_token?.sub ?? null });
+    set({ phase: 'signed-in', notice: null, ...saved, db: firestore.db, subject: grant.mock_user_token?.name ?? grant.mock_user_token?.sub ?? null });
   }
 
   async function signIn(apiKey) {

@@ -1,20 +1,36 @@
-// An agent's transcript (GET .../transcript: JSON lines, one object per model call:
-// {request, response, cost_usd}) turned into readable steps.
+// An agent's transcript turned into readable steps. GET .../transcript answers JSON lines,
+// one per model call: {"object": "<sid>/<aid>/turns/<turn>-<id>/<seq>-call.json",
+// "record": {request, response, cost_usd}}; a read failing midway ends with {"error": {...}}.
 
-/** Parse JSON lines; a bad line is counted, never fatal. */
+const TURN_IN_OBJECT = /\/turns\/(\d+)-/;
+
+/** Parse JSON lines; a bad line is counted, never fatal; an error line is reported. */
 export function parseJsonLines(text) {
   const records = [];
   let bad = 0;
+  let error = null;
   for (const line of String(text ?? '').split('\n')) {
     const s = line.trim();
     if (!s) continue;
+    let obj;
     try {
-      records.push(JSON.parse(s));
+      obj = JSON.parse(s);
     } catch {
       bad += 1;
+      continue;
+    }
+    if (obj?.error && !obj.record && !obj.request) {
+      error = obj.error;
+      continue;
+    }
+    if (obj?.record) {
+      const m = TURN_IN_OBJECT.exec(obj.object ?? '');
+      records.push({ ...obj.record, turn: obj.record.turn ?? (m ? Number(m[1]) : null) });
+    } else {
+      records.push(obj);
     }
   }
-  return { records, bad };
+  return { records, bad, error };
 }
 
 function contentBlocks(content) {

@@ -42,6 +42,19 @@ describe('transcript', () => {
     expect(bad).toBe(1);
   });
 
+  it('unwraps the API lines ({object, record}), takes the turn from the object name, reports an error line', () => {
+    const lines = [
+      { object: 's-1/w1/turns/00003-abc/001-call.json', record: call1 },
+      { error: { code: 'unavailable', message: 'transcript read failed; retry' } },
+    ].map((l) => JSON.stringify(l));
+    const { records, error } = parseJsonLines(lines.join('\n'));
+    expect(records).toHaveLength(1);
+    expect(records[0].turn).toBe(3);
+    expect(records[0].cost_usd).toBe(0.004);
+    expect(error.message).toMatch(/retry/);
+    expect(transcriptSteps(records)[0].turn).toBe(3);
+  });
+
   it('reads the turn opener', () => {
     expect(parseTurnText(turnText).agent).toBe('w1');
     expect(parseTurnText('plain text')).toBeNull();

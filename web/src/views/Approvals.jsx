@@ -46,7 +46,7 @@ function ApprovalCard({ approval: a, sid, showSwarm, now }) {
       decision === 'approve' ? `Approved: ${a.action}` : `Rejected: ${a.action}`,
     );
   return (
-    <article className="rounded-lg border border-slate-200 bg-white p-3 text-sm" data-testid="approval" data-approval={a.id} data-status={a.status} aria-labelledby={`${id}-t`}>
+    <article className="rounded-lg border border-slate-200 bg-white p-3 text-sm" data-testid="approval" data-swarm={sid} data-approval={a.id} data-status={a.status} aria-labelledby={`${id}-t`}>
       <div className="flex flex-wrap items-start justify-between gap-2">
         <h3 id={`${id}-t`} className="font-semibold break-words">
           <a className="text-sky-800 underline-offset-2 hover:underline" href={href.agent(sid, a.agent_id)}>

@@ -12,7 +12,7 @@ export function Overview({ sid, agents, messages, events, tasks }) {
   const now = useNow(2000);
   const working = useMemo(() => {
     const out = {};
-    for (const t of tasks) if (t.status === 'in_progress' && t.owner) (out[t.owner] ??= []).push(t);
+    for (const t of tasks ?? []) if (t.status === 'in_progress' && t.owner) (out[t.owner] ??= []).push(t);
     return out;
   }, [tasks]);
   if (!agents.length) return <Empty>No agent yet.</Empty>;

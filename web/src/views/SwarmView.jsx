@@ -15,6 +15,7 @@ import { TaskBoard } from './TaskBoard.jsx';
 
 export const MESSAGE_LIMIT = 300;
 export const EVENT_LIMIT = 300;
+const RECENT_EVENTS = 8;
 
 const TAB_LABELS = {
   overview: 'Agents',
@@ -25,42 +26,70 @@ const TAB_LABELS = {
   approvals: 'Approvals',
 };
 
-/** Every live read of one swarm, subscribed once so switching tabs is instant. */
-function useSwarmData(sid) {
+// What each tab cannot show without. The rest is subscribed as soon as the first view is in,
+// so the first view waits for no more than it shows (the emulator serves documents one by
+// one, and a board of hundreds of tasks would hold up the graph) and later tabs open at once.
+const NEEDS = {
+  overview: ['messages', 'recentEvents'],
+  tasks: ['tasks'],
+  messages: ['messages'],
+  activity: ['events'],
+  costs: [],
+  approvals: [],
+};
+
+/** Every live read of one swarm, subscribed once per swarm, first what the tab shows. */
+function useSwarmData(sid, tab) {
+  const needs = NEEDS[tab];
+  const [rest, setRest] = useState(false);
+  const on = (name) => rest || needs.includes(name);
   const swarm = useLiveDoc((db) => doc(db, 'swarms', sid), ['swarm', sid]);
   const agents = useLiveQuery((db) => collection(db, 'swarms', sid, 'agents'), ['agents', sid]);
-  const tasks = useLiveQuery((db) => collection(db, 'swarms', sid, 'tasks'), ['tasks', sid]);
-  const messages = useLiveQuery(
-    (db) => query(collection(db, 'swarms', sid, 'messages'), orderBy('created_at', 'desc'), limit(MESSAGE_LIMIT)),
-    ['messages', sid],
-  );
-  const events = useLiveQuery((db) => query(collection(db, 'swarms', sid, 'events'), orderBy('at', 'desc'), limit(EVENT_LIMIT)), ['events', sid]);
   const approvals = useLiveQuery(
     (db) => query(collection(db, 'swarms', sid, 'approvals'), orderBy('created_at', 'desc'), limit(100)),
     ['approvals', sid],
   );
+  const tasks = useLiveQuery((db) => (on('tasks') ? collection(db, 'swarms', sid, 'tasks') : null), ['tasks', sid, on('tasks')]);
+  const messages = useLiveQuery(
+    (db) => (on('messages') ? query(collection(db, 'swarms', sid, 'messages'), orderBy('created_at', 'desc'), limit(MESSAGE_LIMIT)) : null),
+    ['messages', sid, on('messages')],
+  );
+  const events = useLiveQuery(
+    (db) => (on('events') ? query(collection(db, 'swarms', sid, 'events'), orderBy('at', 'desc'), limit(EVENT_LIMIT)) : null),
+    ['events', sid, on('events')],
+  );
+  const recentEvents = useLiveQuery(
+    (db) => (needs.includes('recentEvents') && !events.docs ? query(collection(db, 'swarms', sid, 'events'), orderBy('at', 'desc'), limit(RECENT_EVENTS)) : null),
+    ['recent-events', sid, needs.includes('recentEvents') && !events.docs],
+  );
   const sortedAgents = useMemo(() => (agents.docs ? sortAgents(agents.docs) : null), [agents.docs]);
-  const ready = [swarm.doc !== undefined, agents.docs, tasks.docs, messages.docs, events.docs, approvals.docs].every(Boolean);
-  const error = swarm.error || agents.error || tasks.error || messages.error || events.error || approvals.error;
-  return {
+  const data = {
     swarm: swarm.doc,
     agents: sortedAgents,
     tasks: tasks.docs,
     messages: messages.docs,
     events: events.docs,
+    recentEvents: events.docs ?? recentEvents.docs,
     approvals: approvals.docs,
-    ready,
-    error,
   };
+  const ready = swarm.doc !== undefined && Boolean(agents.docs && approvals.docs) && needs.every((n) => data[n]);
+  const complete = ready && Boolean(tasks.docs && messages.docs && events.docs);
+  useEffect(() => {
+    if (!ready) return;
+    setRest(true);
+    // The first view is on screen after this frame: a mark for the browser test's timing.
+    requestAnimationFrame(() => performance.mark(`swarm-first-view:${sid}`));
+  }, [ready, sid]);
+  useEffect(() => {
+    if (complete) requestAnimationFrame(() => performance.mark(`swarm-complete:${sid}`));
+  }, [complete, sid]);
+  const error = swarm.error || agents.error || tasks.error || messages.error || events.error || approvals.error || recentEvents.error;
+  return { ...data, ready, complete, error };
 }
 
 export function SwarmView({ sid, tab }) {
-  const data = useSwarmData(sid);
+  const data = useSwarmData(sid, tab);
   const { engaged } = useKillSwitch();
-  useEffect(() => {
-    // For the browser test's timing of the first view: every first snapshot is in.
-    if (data.ready) performance.mark(`swarm-ready:${sid}`);
-  }, [data.ready, sid]);
   if (data.swarm === null && !data.error) {
     return <ErrorNote>There is no swarm {sid}. <a href={href.swarms()} className="underline">Back to all swarms</a>.</ErrorNote>;
   }
@@ -68,7 +97,7 @@ export function SwarmView({ sid, tab }) {
   const sw = data.swarm;
   const pending = (data.approvals ?? []).filter((a) => a.status === 'pending').length;
   return (
-    <div className="space-y-4" data-testid="swarm-view" data-ready={data.ready ? 'true' : 'false'}>
+    <div className="space-y-4" data-testid="swarm-view" data-ready={data.ready ? 'true' : 'false'} data-complete={data.complete ? 'true' : 'false'}>
       <SwarmHeader swarm={sw} agents={data.agents} killEngaged={engaged} />
       <ErrorNote error={data.error} />
       <nav aria-label="Swarm views" className="-mx-3 overflow-x-auto px-3">
@@ -93,7 +122,7 @@ export function SwarmView({ sid, tab }) {
         <Loading what="Loading live state" />
       ) : (
         <section aria-label={TAB_LABELS[tab]}>
-          {tab === 'overview' && <Overview sid={sid} agents={data.agents} messages={data.messages} events={data.events} tasks={data.tasks} />}
+          {tab === 'overview' && <Overview sid={sid} agents={data.agents} messages={data.messages} events={data.recentEvents} tasks={data.tasks} />}
           {tab === 'tasks' && <TaskBoard tasks={data.tasks} agents={data.agents} sid={sid} />}
           {tab === 'messages' && <Messages sid={sid} messages={data.messages} agents={data.agents} />}
           {tab === 'activity' && <Activity events={data.events} />}

@@ -22,6 +22,7 @@ export function Transcript({ sid, aid, version }) {
   return (
     <div className="space-y-3" data-testid="transcript">
       {error && <ErrorNote>The transcript could not be loaded: {error.message}</ErrorNote>}
+      {parsed.error && <ErrorNote>The transcript is incomplete: {parsed.error.message}</ErrorNote>}
       {parsed.bad > 0 && <ErrorNote>{parsed.bad} transcript line(s) could not be read and are left out.</ErrorNote>}
       {steps.length === 0 ? (
         !error && <Empty>No model call yet.</Empty>
@@ -42,6 +43,7 @@ export function Transcript({ sid, aid, version }) {
                 <h3 className="flex flex-wrap items-baseline justify-between gap-2 text-sm font-semibold">
                   <span>
                     Model call {s.n}
+                    {s.turn != null && <span className="font-normal text-slate-600"> (turn {s.turn})</span>}
                     {s.toolCalls.length > 0 && <span className="font-normal text-slate-700"> → {s.toolCalls.join(', ')}</span>}
                   </span>
                   <span className="text-xs font-normal text-slate-600 tabular-nums">
