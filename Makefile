@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TASKS_VENV := .venv-tasks
 export GOOGLE_CLOUD_PROJECT ?= cloudswarm-local
 
-.PHONY: help setup prereqs lint format test test-unit test-integration test-e2e dev stack-up stack-down demo lock clean bundle deploy
+.PHONY: help setup prereqs lint format test test-unit test-integration test-e2e dev stack-up stack-down demo lock clean bundle deploy web web-setup
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -75,3 +75,12 @@ bundle: $(VENV)/.stamp ## Build the reproducible Cloud Functions source zip (dis
 
 deploy: bundle ## Deploy to your GCP project with Terraform (docs/deploy.md; needs terraform/terraform.tfvars)
 	bash terraform/scripts/deploy.sh
+
+web: ## Build the web UI into web/dist (npm ci first when web/node_modules is missing or stale)
+	@if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
+		cd web && npm ci --no-audit --no-fund; fi
+	cd web && npx --no-install vite build --logLevel warn
+
+web-setup: ## Install the web UI's packages and Debian's Chromium for its browser tests (idempotent)
+	cd web && npm ci --no-audit --no-fund
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)

@@ -1,0 +1,97 @@
+"""The web UI in Debian's Chromium against the whole local stack.
+
+The browser part is web/tests/browser/run.mjs (playwright-core); this module gives it a running
+stack (the `full` profile: real turns on the local model server), API keys for each role, a
+seeded swarm of 20 agents and 200 tasks with a pending approval, and the web server. Screenshots
+of every main view land in test-artifacts/screenshots/ (git-ignored), with timings.json.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from google.cloud import firestore
+
+from cloudswarm.api.keys import bootstrap_admin_key, generate_key
+from emulators import web_server
+from emulators.stack import Stack
+from tests.conftest import REPO_ROOT
+
+WEB = REPO_ROOT / "web"
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = os.environ.get("CLOUDSWARM_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.timeout(600)
+
+
+def built_web() -> Path:
+    """web/dist, built now (`make web`: npm ci when needed, then vite build)."""
+    if not shutil.which("npm"):
+        pytest.fail("Node.js and npm are needed for the web UI: see `make prereqs`")
+    subprocess.run(["make", "--no-print-directory", "web"], cwd=REPO_ROOT, check=True)
+    return WEB / "dist"
+
+
+def _load_seed():
+    spec = importlib.util.spec_from_file_location("seed_demo", WEB / "scripts" / "seed_demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def web_url(full_stack: Stack) -> Iterator[str]:
+    dist = built_web()
+    port = full_stack.config.ports["api"] - 14  # 8094 - 14 = 8080, shifted like the rest
+    server = web_server.make_server(port, full_stack.env(), dist)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_ui_in_a_browser(full_stack: Stack, web_url: str) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make web-setup` (installs Debian's chromium)")
+    keys = {
+        role: bootstrap_admin_key(generate_key(), name=f"e2e-{role}", role=role)
+        for role in ("admin", "operator", "viewer")
+    }
+    db = firestore.Client(project=full_stack.config.settings.project)
+    seeded = _load_seed().seed_big_swarm(db, agents=20, tasks=200)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "WEB_URL": web_url,
+        "KEYS": json.dumps(keys),
+        "SEED_SID": seeded,
+        "SCREENSHOTS": str(SCREENSHOTS),
+        "CHROMIUM": CHROMIUM,
+    }
+    proc = subprocess.run(
+        ["node", "tests/browser/run.mjs"],
+        cwd=WEB,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    print(proc.stdout)
+    print(proc.stderr)
+    assert proc.returncode == 0, (
+        f"browser test failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+    )
+    shots = sorted(p.name for p in SCREENSHOTS.glob("*.png"))
+    assert len(shots) >= 15, shots
+    timings = json.loads((SCREENSHOTS / "timings.json").read_text())
+    assert timings["first_view_median_ms"] < 1000, timings
