@@ -160,8 +160,10 @@ def _bundle_venv(cache_dir: Path, requirements: str) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
         reqs = venv / "bundle-requirements.txt"
         reqs.write_text(requirements)
+        # --no-deps: the pins must be the whole closure on their own, as the lock promises.
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps"]
         subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-r", str(reqs)],
+            [*pip, "--no-compile", "-r", str(reqs)],
             check=True,
             timeout=600,
             env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
