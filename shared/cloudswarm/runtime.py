@@ -29,7 +29,8 @@ def store() -> FirestoreStore:
 
 @cache
 def bus() -> Bus:
-    return Bus(settings().project, settings().topic("agent-doorbell"))
+    s = settings()
+    return Bus(s.project, s.topic("agent-doorbell"), duplicate=s.chaos_duplicate_doorbells)
 
 
 @cache

@@ -60,6 +60,7 @@ class Settings:
     max_pair_messages: int = 12
     chaos_crash_rate: float = 0.0
     chaos_seed: int = 0
+    chaos_duplicate_doorbells: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +99,8 @@ class Settings:
             max_pair_messages=_num(env, "CLOUDSWARM_MAX_PAIR_MESSAGES", 12, int),
             chaos_crash_rate=_num(env, "CLOUDSWARM_CHAOS_CRASH_RATE", 0.0),
             chaos_seed=_num(env, "CLOUDSWARM_CHAOS_SEED", 0, int),
+            chaos_duplicate_doorbells=env.get("CLOUDSWARM_CHAOS_DUPLICATE_DOORBELLS", "")
+            in ("1", "true"),
         )
         if s.lease_ttl_s <= s.turn_wall_s:
             raise ConfigError(

@@ -74,10 +74,15 @@ def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
     lease = d.store.acquire_lease(sid, aid, turn_id, s.lease_ttl_s)
     if lease.kind != "acquired":
         return TurnOutcome(lease.kind, lease.reason)
-    # The watchdog re-rings the agent if this turn dies holding the lease.
-    d.scheduler.schedule(
-        "watchdog", {"swarm_id": sid, "agent_id": aid, "turn_id": turn_id}, s.lease_ttl_s + 1
-    )
+    # The watchdog re-rings the agent if this turn dies holding the lease. Without one the
+    # turn may not run: a crash would strand the agent.
+    try:
+        d.scheduler.schedule(
+            "watchdog", {"swarm_id": sid, "agent_id": aid, "turn_id": turn_id}, s.lease_ttl_s + 1
+        )
+    except Exception:
+        d.store.release_lease(sid, aid, turn_id, {})
+        raise
     agent = {"id": aid, **lease.agent}
     version = agent.get("conv_version", 0)
     messages = d.journal.load_conversation(sid, aid, version) if version else []

@@ -11,7 +11,7 @@ from cloudswarm.errors import TransientError
 
 
 class Bus:
-    def __init__(self, project: str, doorbell_topic: str):
+    def __init__(self, project: str, doorbell_topic: str, *, duplicate: bool = False):
         # Batching would hold each doorbell back for its latency window: a turn rings one or two
         # agents at a time, so publish at once.
         self.publisher = pubsub_v1.PublisherClient(
@@ -19,9 +19,12 @@ class Bus:
         )
         self.project = project
         self.doorbell = self.publisher.topic_path(project, doorbell_topic)
+        # Chaos testing: ring twice, as an at-least-once bus may deliver.
+        self.copies = 2 if duplicate else 1
 
     def ring(self, swarm_id: str, agent_id: str) -> None:
-        self._publish(self.doorbell, b"", {"swarm_id": swarm_id, "agent_id": agent_id})
+        for _ in range(self.copies):
+            self._publish(self.doorbell, b"", {"swarm_id": swarm_id, "agent_id": agent_id})
 
     def publish(self, topic: str, data: dict | bytes, attributes: dict | None = None) -> str:
         raw = data if isinstance(data, bytes) else json.dumps(data).encode()

@@ -1,0 +1,39 @@
+"""Exactly-once checks over a finished swarm, shared by the e2e and chaos tests."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from cloudswarm import runtime
+from cloudswarm.gcp.journal import Journal
+from cloudswarm.settings import settings
+
+
+def assert_exactly_once(sid: str, model_requests: list[dict], expected_tasks: int) -> None:
+    store = runtime.store()
+    tasks = store.list_tasks(sid, status=None, owner=None, limit=50)
+    assert len(tasks) == expected_tasks and {t["status"] for t in tasks} == {"done"}, tasks
+
+    events = [e.to_dict() for e in store.p.events(sid).stream()]
+    done = Counter(e["data"]["task"] for e in events if e["kind"] == "task_done")
+    assert done == {t["id"]: 1 for t in tasks}, done  # every task completed exactly once
+
+    messages = [m.to_dict() for m in store.p.messages(sid).stream()]
+    reports = Counter(
+        (m["from"], m["to"], m["body"]) for m in messages if m.get("kind") == "message"
+    )
+    assert reports and max(reports.values()) == 1, reports  # no message delivered twice
+    assert sum(1 for k in reports if k[1] == "lead") == expected_tasks
+
+    journal = Journal(runtime.blobs(), settings().bucket("transcripts"))
+    agents = [a["id"] for a in store.list_agents(sid)]
+    transcripts = sum(len(journal.transcript_objects(sid, a)) for a in agents)
+    answered = [
+        r
+        for r in model_requests
+        if r["status"] == 200 and not r.get("closed_by_client_at") and r.get("agent")
+    ]
+    assert transcripts == len(answered), (transcripts, len(answered))
+
+    for a in store.list_agents(sid):
+        assert a["lease"] is None, f"{a['id']} still holds a lease"

@@ -1,0 +1,73 @@
+"""A real swarm through Pub/Sub push, functions-framework and the local model server."""
+
+from __future__ import annotations
+
+import time
+
+from cloudswarm import runtime, service
+from cloudswarm.core.models import Budget
+from tests.conftest import wait_until
+from tests.e2e.conftest import wait_for_status
+from tests.e2e.swarm_checks import assert_exactly_once
+
+FUNCTION_ENV = {"CLOUDSWARM_LEASE_TTL_S": "20", "CLOUDSWARM_TURN_WALL_S": "15"}
+
+
+def test_lead_and_three_teammates_complete_a_dependent_plan(full_stack, model_server):
+    sid, _ = service.start_swarm("demo", actor="e2e", budget=Budget(usd=5))
+    swarm = wait_for_status(sid, {"completed", "failed", "paused"})
+    assert swarm["status"] == "completed", swarm
+    agents = {a["id"] for a in runtime.store().list_agents(sid)}
+    assert agents == {"lead", "researcher", "builder", "reviewer"}
+    assert_exactly_once(sid, model_server.requests(), expected_tasks=6)
+
+
+def test_kill_switch_closes_a_streaming_call_within_a_second_and_release_resumes(
+    full_stack, model_server
+):
+    model_server.faults(slow_stream_delay_s=0.5)
+    sid, _ = service.start_swarm("demo", actor="e2e", budget=Budget(usd=5))
+    streaming = wait_until(
+        lambda: [r for r in model_server.requests() if r.get("stream") and not r.get("done_at")],
+        timeout=60,
+    )
+    assert streaming, "no call started streaming"
+    engaged_at = time.time()
+    service.set_kill_switch(engaged=True, actor="e2e", reason="drill")
+    seq = streaming[0]["seq"]
+    closed = wait_until(
+        lambda: next(
+            (r for r in model_server.requests() if r["seq"] == seq and r.get("done_at")), None
+        ),
+        timeout=10,
+    )
+    assert closed and closed.get("closed_by_client_at"), closed
+    assert closed["closed_by_client_at"] - engaged_at < 1.0
+    # Once every turn has let go of its lease, no agent may call the model again.
+    store = runtime.store()
+    assert wait_until(lambda: all(a["lease"] is None for a in store.list_agents(sid)), 30)
+    late = [r for r in model_server.requests() if r["time"] > engaged_at + 1.0]
+    assert late == [], late
+    model_server.faults(slow_stream_delay_s=0)
+    service.set_kill_switch(engaged=False, actor="e2e", reason="drill over")
+    swarm = wait_for_status(sid, {"completed", "failed", "paused"})
+    assert swarm["status"] == "completed", swarm
+
+
+def test_budget_admitting_about_three_calls_stops_before_the_cap(full_stack, model_server):
+    from cloudswarm.core import pricing
+
+    # A call's worst case: its request (~10 kB) at the cache-write price plus max_tokens. Each
+    # call reserves that much and gives back what it did not spend, so this cap admits a few
+    # calls of the demo (which needs about 30) before the next worst case no longer fits.
+    per_call = pricing.worst_case_cost("claude-sonnet-4-5", 10_000, 4096)
+    cap = 3 * per_call
+    sid, _ = service.start_swarm("demo", actor="e2e", budget=Budget(usd=cap))
+    swarm = wait_for_status(sid, {"completed", "failed", "paused"})
+    assert swarm["status"] == "paused" and "budget" in (swarm.get("status_reason") or "")
+    agents = runtime.store().list_agents(sid)
+    spent = sum(a["usage"]["cost_usd"] for a in agents)
+    assert 0 < spent <= cap
+    assert swarm["granted"]["usd"] <= cap
+    calls = [r for r in model_server.requests() if r["status"] == 200]
+    assert 1 <= len(calls) <= 10
