@@ -103,9 +103,7 @@ def _translate(e: Exception) -> Exception:
         return PermanentError(f"model API {code}: {e.message}")
     if isinstance(e, anthropic.APIConnectionError | anthropic.APITimeoutError):
         return TransientError(f"model API unreachable: {e}")
-    if type(e).__module__.split(".")[0].startswith(("httpx", "httpcore")) or isinstance(
-        e, OSError
-    ):
+    if type(e).__module__.split(".")[0].startswith(("httpx", "httpcore")) or isinstance(e, OSError):
         # A connection dropped mid-stream surfaces as the HTTP library's own error, not the SDK's.
         return TransientError(f"model stream broke: {type(e).__name__}: {e}")
     return e
