@@ -1,0 +1,151 @@
+"""Create everything resources.json declares, in the emulators, through the real clients.
+
+Each step is idempotent (what exists is left alone) and talks to the endpoint of this stack
+explicitly, never through *_EMULATOR_HOST in os.environ: the process running it (a test) may
+point those at another stack.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import grpc
+from google.api_core.exceptions import AlreadyExists, Conflict, FailedPrecondition, NotFound
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import secretmanager, storage, tasks_v2
+from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
+from google.protobuf.duration_pb2 import Duration
+from google.pubsub_v1 import (
+    DeadLetterPolicy,
+    PublisherClient,
+    PushConfig,
+    RetryPolicy,
+    SubscriberClient,
+    Subscription,
+    Topic,
+)
+from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+from cloudswarm import names
+from emulators.config import StackConfig
+
+# A developer's http_proxy must not capture gRPC calls to 127.0.0.1.
+_GRPC_OPTIONS = [("grpc.enable_http_proxy", 0)]
+
+
+def _channel(hostport: str) -> grpc.Channel:
+    return grpc.insecure_channel(hostport, options=_GRPC_OPTIONS)
+
+
+def _create(call: Callable[[], object]) -> None:
+    with contextlib.suppress(AlreadyExists, Conflict):
+        call()
+
+
+def pubsub(cfg: StackConfig) -> None:
+    res, s, project = names.resources(), cfg.settings, cfg.settings.project
+    channel = _channel(cfg.hostport("pubsub"))
+    publisher = PublisherClient(transport=PublisherGrpcTransport(channel=channel))
+    subscriber = SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
+
+    def topic_path(logical: str) -> str:
+        return publisher.topic_path(project, s.topic(logical))
+
+    # Topics first: a subscription's dead-letter topic must exist before the subscription.
+    for logical, spec in res["topics"].items():
+        topic = Topic(
+            name=topic_path(logical),
+            message_retention_duration=Duration(seconds=spec["retention_s"]),
+        )
+        _create(lambda t=topic: publisher.create_topic(request=t))
+    for logical, spec in res["subscriptions"].items():
+        sub = Subscription(
+            name=subscriber.subscription_path(project, names.scoped(s.prefix, logical)),
+            topic=topic_path(spec["topic"]),
+            ack_deadline_seconds=spec.get("ack_deadline_s", 10),
+        )
+        if "push_function" in spec:
+            sub.push_config = PushConfig(push_endpoint=cfg.url(spec["push_function"]) + "/")
+        if "dead_letter" in spec:
+            sub.dead_letter_policy = DeadLetterPolicy(
+                dead_letter_topic=topic_path(spec["dead_letter"]),
+                max_delivery_attempts=spec["max_delivery_attempts"],
+            )
+        if "min_backoff_s" in spec:
+            sub.retry_policy = RetryPolicy(
+                minimum_backoff=Duration(seconds=spec["min_backoff_s"]),
+                maximum_backoff=Duration(seconds=spec["max_backoff_s"]),
+            )
+        _create(lambda sub=sub: subscriber.create_subscription(request=sub))
+    channel.close()
+
+
+def buckets(cfg: StackConfig) -> None:
+    client = storage.Client(
+        project=cfg.settings.project,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": cfg.url("storage")},
+    )
+    for logical, spec in names.resources()["buckets"].items():
+        bucket = client.bucket(cfg.settings.bucket(logical))
+        bucket.add_lifecycle_delete_rule(age=spec["lifecycle_delete_days"])
+        _create(lambda b=bucket: client.create_bucket(b))
+
+
+def queues(cfg: StackConfig) -> None:
+    s = cfg.settings
+    channel = _channel(cfg.hostport("tasks"))
+    client = tasks_v2.CloudTasksClient(transport=CloudTasksGrpcTransport(channel=channel))
+    parent = f"projects/{s.project}/locations/{s.region}"
+    for logical, spec in names.resources()["queues"].items():
+        queue = tasks_v2.Queue(
+            name=client.queue_path(s.project, s.region, s.queue(logical)),
+            rate_limits=tasks_v2.RateLimits(
+                max_dispatches_per_second=spec["max_dispatches_per_second"]
+            ),
+            retry_config=tasks_v2.RetryConfig(max_attempts=spec["max_attempts"]),
+        )
+        _create(lambda q=queue: client.create_queue(parent=parent, queue=q))
+    channel.close()
+
+
+def secret_client(cfg: StackConfig) -> secretmanager.SecretManagerServiceClient:
+    return secretmanager.SecretManagerServiceClient(
+        transport="rest",
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": cfg.url("secrets")},
+    )
+
+
+def secrets(cfg: StackConfig) -> None:
+    client, project = secret_client(cfg), cfg.settings.project
+    for logical, value in cfg.secret_values().items():
+        secret_id = cfg.settings.secret(logical)
+        _create(
+            lambda sid=secret_id: client.create_secret(
+                parent=f"projects/{project}",
+                secret_id=sid,
+                secret={"replication": {"automatic": {}}},
+            )
+        )
+        if value is None:
+            continue  # declared but not given: exists without a version, as in a fresh project
+        path = client.secret_path(project, secret_id)
+        try:
+            latest = client.access_secret_version(name=f"{path}/versions/latest")
+            if latest.payload.data == value.encode():
+                continue
+        except (NotFound, FailedPrecondition):
+            pass
+        client.add_secret_version(parent=path, payload={"data": value.encode()})
+
+
+# Per service: what to create once it is healthy. Firestore needs nothing (rules come via --rules).
+STEPS: dict[str, Callable[[StackConfig], None]] = {
+    "pubsub": pubsub,
+    "storage": buckets,
+    "tasks": queues,
+    "secrets": secrets,
+}
