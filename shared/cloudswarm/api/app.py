@@ -13,7 +13,7 @@ import time
 
 import flask
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from cloudswarm.api import auth, errors
@@ -71,13 +71,12 @@ def _dispatch(request: flask.Request, cfg: ApiConfig, call: Call) -> flask.Respo
     limit = cfg.webhook_max_body_bytes if route.auth == "webhook" else cfg.max_body_bytes
     if (request.content_length or 0) > limit:
         raise ApiError(413, "too_large", f"the body exceeds {limit} bytes")
-    # Enforced while reading too, for a chunked body that declares no length.
-    request.max_content_length = limit
+    call.limit = limit
     if route.auth == "bearer":
         call.principal = auth.authenticate(request, cfg)
         auth.require(call.principal, route.role)
     call.query = _query(route, request)
-    call.body = _body(route, request)
+    call.body = _body(route, call)
     result = route.handler(call, **params)
     if isinstance(result, flask.Response):
         return result
@@ -128,13 +127,10 @@ def _query(route: Route, request: flask.Request):
         raise ApiError(422, "validation_failed", _problems(e)) from None
 
 
-def _body(route: Route, request: flask.Request):
+def _body(route: Route, call: Call):
     if route.body is None:
         return None
-    try:
-        raw = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise ApiError(413, "too_large", "the body is too large") from None
+    request, raw = call.request, call.raw()
     if not raw.strip():
         if route.body_required:
             raise ApiError(422, "validation_failed", "a JSON body is required")

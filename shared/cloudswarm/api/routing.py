@@ -10,7 +10,10 @@ from typing import Any
 
 import flask
 from pydantic import BaseModel
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, Map, Rule
+
+from cloudswarm.api.errors import ApiError
 
 # Firestore document ids are safe path segments only in this shape: no '/', no '.' or '..',
 # no reserved '__x__' names.
@@ -94,6 +97,23 @@ class Call:
     principal: Any = None
     body: Any = None
     query: Any = None
+    limit: int = 0  # body size limit in bytes
+
+    def raw(self) -> bytes:
+        """The raw body, refused past ``limit`` however it is sent.
+
+        A chunked body declares no length, and the WSGI server may cut it at the stream limit
+        without saying so: the stream allows one byte more than the limit, so an oversize body
+        is always seen as such.
+        """
+        self.request.max_content_length = self.limit + 1
+        try:
+            data = self.request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            data = None
+        if data is None or len(data) > self.limit:
+            raise ApiError(413, "too_large", f"the body exceeds {self.limit} bytes")
+        return data
 
 
 def build_map(routes: list[Route]) -> Map:

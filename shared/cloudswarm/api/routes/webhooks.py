@@ -27,11 +27,7 @@ def receive_webhook(call: Call, name: str):
     202 with the swarm id when one was started; 200 with status "ignored" for a GitHub ping or
     an event the webhook does not take; 409 for a replayed delivery.
     """
-    cfg, request = config(), call.request
-    try:
-        raw = request.get_data(cache=True)
-    except Exception as e:  # RequestEntityTooLarge while reading a chunked body
-        raise ApiError(413, "too_large", "the body is too large") from e
+    cfg, request, raw = config(), call.request, call.raw()
     d = webhooks.verify(name, request.headers, raw, cfg.webhook_tolerance_s, log)
     webhooks.claim_signature(deps.db(), d, cfg.webhook_tolerance_s)
     allowed, retry = deps.limiter().hit(f"webhook:{name}", cfg.webhook_rate_per_min)
