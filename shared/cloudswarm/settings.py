@@ -34,6 +34,11 @@ def _num(env: Mapping[str, str], key: str, default: float, kind=float):
     return value
 
 
+CHAOS_POINTS = frozenset(
+    {"after_lease", "after_model", "after_save", "after_tool", "before_release"}
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     project: str
@@ -61,6 +66,7 @@ class Settings:
     chaos_crash_rate: float = 0.0
     chaos_seed: int = 0
     chaos_duplicate_doorbells: bool = False
+    chaos_crash_points: tuple[str, ...] = ("after_model",)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +105,11 @@ class Settings:
             max_pair_messages=_num(env, "CLOUDSWARM_MAX_PAIR_MESSAGES", 12, int),
             chaos_crash_rate=_num(env, "CLOUDSWARM_CHAOS_CRASH_RATE", 0.0),
             chaos_seed=_num(env, "CLOUDSWARM_CHAOS_SEED", 0, int),
+            chaos_crash_points=tuple(
+                p.strip()
+                for p in env.get("CLOUDSWARM_CHAOS_CRASH_POINTS", "after_model").split(",")
+                if p.strip()
+            ),
             chaos_duplicate_doorbells=env.get("CLOUDSWARM_CHAOS_DUPLICATE_DOORBELLS", "")
             in ("1", "true"),
         )
@@ -106,6 +117,12 @@ class Settings:
             raise ConfigError(
                 f"CLOUDSWARM_LEASE_TTL_S ({s.lease_ttl_s}) must exceed CLOUDSWARM_TURN_WALL_S "
                 f"({s.turn_wall_s}) so a live turn is never taken for a dead one"
+            )
+        unknown = set(s.chaos_crash_points) - CHAOS_POINTS
+        if unknown:
+            raise ConfigError(
+                f"CLOUDSWARM_CHAOS_CRASH_POINTS names unknown points {sorted(unknown)}; "
+                f"known: {', '.join(sorted(CHAOS_POINTS))}"
             )
         if s.chaos_crash_rate > 1:
             raise ConfigError("CLOUDSWARM_CHAOS_CRASH_RATE is a probability between 0 and 1")

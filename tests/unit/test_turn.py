@@ -229,3 +229,33 @@ def test_wake_pending_rings_again_after_release():
     model.on_call = doorbell_meanwhile
     turn.run_turn(d, "s1", "lead")
     assert d.bus.rings == ["lead"]
+
+
+@pytest.mark.parametrize(
+    "point", ["after_lease", "after_model", "after_save", "after_tool", "before_release"]
+)
+def test_a_turn_killed_at_any_step_is_recovered_exactly_once(point):
+    store = FakeStore()
+    create = tool_use("create_task", {"id": "t1", "title": "T"}, tid="toolu_once")
+    model = ScriptedModel(answer(create), answer(text("done")))
+    d, _ = make(model, store, chaos_crash_rate=1.0, chaos_crash_points=(point,))
+    store.mail("lead", "plan")
+    with pytest.raises(turn.ChaosCrash):
+        turn.run_turn(d, "s1", "lead")
+    # The watchdog frees the lease; the next turn runs without chaos.
+    store.agents["lead"]["lease"] = None
+    d.settings = settings()
+    # Killed before its answer was saved, the turn starts over and the model answers again;
+    # killed after, the next turn resumes from the saved answer and replays its tool call.
+    model.answers = {
+        "after_lease": [answer(create), answer(text("done"))],
+        "after_model": [answer(create), answer(text("done"))],
+        "after_save": [answer(text("done"))],
+        "after_tool": [answer(text("done"))],
+        "before_release": [],
+    }[point]
+    assert turn.run_turn(d, "s1", "lead").kind == ("idle" if point == "before_release" else "done")
+    assert model.answers == []
+    assert list(store.tasks) == ["t1"]
+    assert all(m["read"] for m in store.messages)
+    assert store.agents["lead"]["lease"] is None

@@ -87,6 +87,7 @@ def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
     version = agent.get("conv_version", 0)
     messages = d.journal.load_conversation(sid, aid, version) if version else []
     t = _Turn(sid, aid, turn_id, agent, lease.swarm, messages, version, d.clock.monotonic())
+    _chaos(d, "after_lease", t)
     try:
         outcome = _drive(d, t)
     except Halted as e:
@@ -98,6 +99,7 @@ def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
     except PermanentError as e:
         _fail_agent(d, t, str(e))
         return TurnOutcome("failed", str(e), t.calls)
+    _chaos(d, "before_release", t)
     ring = d.store.release_lease(sid, aid, turn_id, _final_updates(d, t, outcome))
     if outcome.kind == "continued" or (ring and outcome.kind in ("done", "idle")):
         d.bus.ring(sid, aid)
@@ -151,20 +153,27 @@ def _drive(d: Deps, t: _Turn) -> TurnOutcome:
             t.calls,
             {"request": request, "response": response.__dict__, "cost_usd": cost},
         )
-        if s.chaos_crash_rate and d.rng.random() < s.chaos_crash_rate:
-            raise ChaosCrash(f"chaos: turn {t.turn_id} crashed after model call {t.calls}")
+        _chaos(d, "after_model", t)
         assistant = {"role": "assistant", "content": response.content or [_EMPTY]}
         t.messages = [*t.messages, assistant]
         spent = {"usd": cost, "tokens": usage.total_tokens, "turns": need.get("turns", 0)}
         for axis, amount in spent.items():
             t.agent["spent"][axis] = t.agent["spent"].get(axis, 0) + amount
         _save(d, t, usage={**response.usage, "cost_usd": cost}, spent=spent)
+        _chaos(d, "after_save", t)
         pending = [b for b in response.content if b.get("type") == "tool_use"]
         if response.stop_reason != "tool_use" or not pending:
             return TurnOutcome("done", response.stop_reason or "", t.calls)
 
 
 _EMPTY = {"type": "text", "text": "(no answer)"}
+
+
+def _chaos(d: Deps, point: str, t: _Turn) -> None:
+    """Chaos testing only: die here, holding the lease, as a killed process would."""
+    s = d.settings
+    if s.chaos_crash_rate and point in s.chaos_crash_points and d.rng.random() < s.chaos_crash_rate:
+        raise ChaosCrash(f"chaos: turn {t.turn_id} of {t.aid} killed at {point}")
 
 
 def _run_tool(d: Deps, t: _Turn, block: dict) -> tuple[str, dict, bool]:
@@ -179,6 +188,7 @@ def _run_tool(d: Deps, t: _Turn, block: dict) -> tuple[str, dict, bool]:
         msgs_since_progress=t.agent.get("msgs_since_progress", 0) + t.msgs_sent,
     )
     res = tools.execute(ctx, block.get("name", ""), block.get("input") or {})
+    _chaos(d, "after_tool", t)
     for who in res.ring:
         d.bus.ring(t.sid, who)
     if not res.is_error:
