@@ -34,6 +34,19 @@ resource "google_artifact_registry_repository_iam_member" "build_writer" {
   member     = module.build_sa.member
 }
 
+# Cloud Functions copies each deployed bundle into its own gcf-v2-sources-* bucket and builds from
+# there; the bucket does not exist before the first deploy, so the grant is conditional on the name.
+resource "google_project_iam_member" "build_sources_reader" {
+  project = var.project_id
+  role    = "roles/storage.objectViewer"
+  member  = module.build_sa.member
+  condition {
+    title       = "function-sources-only"
+    description = "Only the Cloud Functions source buckets (gcf-v2-sources-*)."
+    expression  = "resource.name.startsWith(\"projects/_/buckets/gcf-v2-sources-\")"
+  }
+}
+
 module "sources_bucket" {
   source                = "./modules/gcs"
   project_id            = var.project_id
@@ -115,6 +128,7 @@ module "functions" {
     module.secrets,
     module.sources_bucket,
     google_artifact_registry_repository_iam_member.build_writer,
+    google_project_iam_member.build_sources_reader,
     module.build_sa,
     terraform_data.declaration,
   ]
