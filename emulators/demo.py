@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _interrupt)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-    if started or not interactive:
+    if started:
         stack.down()
     return 0 if ok else 1
 

@@ -34,8 +34,11 @@ def _sdk_root() -> Path | None:
 
 def problems() -> list[str]:
     found: list[str] = []
-    if sys.version_info < (3, 11):
-        found.append(f"Python 3.11+ is needed (this is {sys.version.split()[0]}): install python3.11")
+    # Runs under the system python3, which may be older than the project's floor.
+    if sys.version_info < (3, 11):  # noqa: UP036
+        found.append(
+            f"Python 3.11+ is needed (this is {sys.version.split()[0]}): install python3.11"
+        )
     root = _sdk_root()
     if root is None:
         found.append(f"gcloud is not on PATH: {GCLOUD_HINT}")
@@ -46,9 +49,14 @@ def problems() -> list[str]:
         if not (platform / "pubsub-emulator").is_dir():
             found.append(f"the Pub/Sub emulator component is missing: {GCLOUD_HINT}")
     if not shutil.which("java"):
-        found.append("Java (17+) is missing; the emulators need it: `apt-get install -y openjdk-17-jre-headless`")
+        found.append(
+            "Java (17+) is missing; the emulators need it: "
+            "`apt-get install -y openjdk-17-jre-headless`"
+        )
     if not shutil.which("node") or not shutil.which("npm"):
-        found.append("Node.js 20+ with npm is missing (the web UI): `apt-get install -y nodejs npm`")
+        found.append(
+            "Node.js 20+ with npm is missing (the web UI): `apt-get install -y nodejs npm`"
+        )
     return found
 
 

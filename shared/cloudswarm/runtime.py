@@ -14,7 +14,6 @@ from cloudswarm.gcp.journal import Journal, Workspace
 from cloudswarm.gcp.scheduler import Scheduler
 from cloudswarm.gcp.secrets import get_secret
 from cloudswarm.gcp.store import FirestoreStore
-from cloudswarm.llm.claude import Claude
 from cloudswarm.settings import Settings, settings
 
 
@@ -44,7 +43,11 @@ def scheduler() -> Scheduler:
 
 
 @cache
-def model() -> Claude:
+def model():
+    # Imported here: the SDK costs about two seconds of CPU to import, and only agent_turn
+    # calls the model.
+    from cloudswarm.llm.claude import Claude
+
     s: Settings = settings()
     return Claude(
         get_secret("anthropic-api-key"),

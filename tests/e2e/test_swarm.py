@@ -71,3 +71,19 @@ def test_budget_admitting_about_three_calls_stops_before_the_cap(full_stack, mod
     assert swarm["granted"]["usd"] <= cap
     calls = [r for r in model_server.requests() if r["status"] == 200]
     assert 1 <= len(calls) <= 10
+
+
+def test_malformed_and_misaddressed_doorbells_are_dropped_with_a_record(full_stack):
+    bus = runtime.bus()
+    topic = runtime.settings().topic("agent-doorbell")
+    bus.publish(topic, b"", {"swarm_id": "../etc", "agent_id": "lead"})
+    store = runtime.store()
+    recorded = wait_until(
+        lambda: [d.to_dict() for d in store.p.dead_letters().stream()], timeout=30
+    )
+    assert recorded and recorded[0]["source"] == "agent-doorbell"
+    assert "swarm_id" in recorded[0]["reason"]
+    # A doorbell for an agent that does not exist is acknowledged, not retried forever.
+    log = full_stack.run_dir / "agent_turn.log"
+    bus.ring("s-does-not-exist", "lead")
+    assert wait_until(lambda: "turn missing" in log.read_text(), timeout=30)
