@@ -129,6 +129,10 @@ def _service(cfg: StackConfig, name: str) -> Service:
     argv = [_venv_tool("functions-framework"), f"--source={FUNCTIONS_SOURCE}", f"--target={name}"]
     argv += [f"--signature-type={FUNCTION_SIGNATURES[name]}", "--host=127.0.0.1", f"--port={port}"]
     fenv = {**cfg.function_env(name), marker_key: marker_value}
+    # In GCP each instance serves one request and more instances start; locally one process
+    # stands in for them all, so it needs a thread per concurrent turn (a turn mostly waits on
+    # the model and the emulators).
+    fenv.setdefault("THREADS", "128")
     return service(argv, (FUNCTIONS_SOURCE,), env=fenv)
 
 
