@@ -8,6 +8,7 @@ import logging
 import flask
 import functions_framework
 from cloudevents.http import CloudEvent
+from werkzeug.exceptions import HTTPException
 
 from cloudswarm import runtime, service
 from cloudswarm.core import doorbell
@@ -83,6 +84,15 @@ def api(request: flask.Request):
     from cloudswarm.api.app import handle
 
     return handle(request)
+
+
+@functions_framework.errorhandler(HTTPException)
+def framework_error(e: HTTPException):
+    """A request the framework's router refuses (a control character in the path) gets the API's
+    JSON error format, never the framework's HTML page."""
+    from cloudswarm.api.app import framework_error
+
+    return framework_error(e)
 
 
 def _safe(data) -> dict:

@@ -13,7 +13,7 @@ import time
 
 import flask
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
 from cloudswarm.api import auth, errors
@@ -32,7 +32,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cross-Origin-Resource-Policy": "same-site",
 }
-__all__ = ["ROUTE_TABLE", "handle"]
+__all__ = ["ROUTE_TABLE", "framework_error", "handle"]
 
 
 def handle(request: flask.Request) -> flask.Response:
@@ -62,6 +62,20 @@ def handle(request: flask.Request) -> flask.Response:
             },
         )
         return response
+
+
+def framework_error(e: HTTPException) -> flask.Response:
+    """The answer for a request the framework refuses before ``handle`` sees it (its router
+    takes no control characters in a path): the same error format and headers as the rest."""
+    request = flask.request
+    code = {404: "not_found", 405: "method_not_allowed"}.get(e.code or 500, "bad_request")
+    response = json_response(errors.body(code, e.description or "refused"), e.code or 400)
+    try:
+        cfg: ApiConfig | None = config()
+    except Exception:
+        cfg = None
+    _decorate(request, response, cfg)
+    return response
 
 
 def _dispatch(request: flask.Request, cfg: ApiConfig, call: Call) -> flask.Response:
