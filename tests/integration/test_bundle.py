@@ -37,7 +37,10 @@ _spec.loader.exec_module(bundle)
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> bundle.Bundle:
-    return bundle.build(tmp_path_factory.mktemp("bundle"))
+    try:
+        return bundle.build(tmp_path_factory.mktemp("bundle"))
+    except bundle.BundleError as e:
+        pytest.fail(f"make bundle would fail: {e}")
 
 
 @pytest.fixture(scope="module")
