@@ -52,12 +52,14 @@ def web_url(full_stack: Stack) -> Iterator[str]:
     port = full_stack.config.ports["api"] - 14  # 8094 - 14 = 8080, shifted like the rest
     server = web_server.make_server(port, full_stack.env(), dist)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLOUDSWARM_WEB_QUIET", "1")
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.shutdown()
+            server.server_close()
 
 
 def test_ui_in_a_browser(full_stack: Stack, web_url: str) -> None:

@@ -2,8 +2,8 @@
 import { millis } from './format.js';
 
 /**
- * Place the lead in the middle and the teammates on rings around it (a second ring once the
- * first holds 12), in the given order, so a node never jumps when another one joins.
+ * Place the lead in the middle and the teammates on an ellipse around it (two rings past 24
+ * teammates), in the given order, so a node never jumps when another one joins.
  */
 export function layoutAgents(agents, { width = 640, height = 420, margin = 48 } = {}) {
   const cx = width / 2;
@@ -12,16 +12,18 @@ export function layoutAgents(agents, { width = 640, height = 420, margin = 48 } 
   const others = agents.filter((a) => a !== lead);
   const pos = {};
   if (lead) pos[lead.id] = { x: cx, y: cy };
-  const perRing = 12;
-  const rings = Math.max(1, Math.ceil(others.length / perRing));
-  const maxR = Math.min(width, height) / 2 - margin;
+  const rings = others.length > 24 ? 2 : 1;
+  const outer = Math.ceil(others.length / rings);
+  const rx = width / 2 - margin * 1.5;
+  const ry = height / 2 - margin;
   others.forEach((a, i) => {
-    const ring = Math.floor(i / perRing);
-    const onRing = Math.min(perRing, others.length - ring * perRing);
-    const r = (maxR * (ring + 1)) / rings;
-    const angle = -Math.PI / 2 + (2 * Math.PI * (i % perRing)) / onRing + ring * (Math.PI / perRing);
-    // Stretch horizontally: screens are wider than tall.
-    pos[a.id] = { x: cx + r * Math.cos(angle) * (width / height), y: cy + r * Math.sin(angle) };
+    // The outer ring fills first; the inner one sits at 55% and is turned half a step.
+    const ring = i < outer ? 0 : 1;
+    const k = ring ? i - outer : i;
+    const onRing = ring ? others.length - outer : outer;
+    const scale = ring ? 0.55 : 1;
+    const angle = -Math.PI / 2 + (2 * Math.PI * k) / onRing + (ring * Math.PI) / onRing;
+    pos[a.id] = { x: cx + rx * scale * Math.cos(angle), y: cy + ry * scale * Math.sin(angle) };
   });
   // Keep every node inside the box.
   for (const p of Object.values(pos)) {

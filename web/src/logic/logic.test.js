@@ -148,6 +148,15 @@ describe('agent graph', () => {
     }
   });
 
+  it('uses a second, inner ring past 24 teammates', () => {
+    const many = [{ id: 'lead', role: 'lead' }, ...Array.from({ length: 40 }, (_, i) => ({ id: `w${i}` }))];
+    const pos = layoutAgents(many, { width: 720, height: 440 });
+    const spots = new Set(Object.values(pos).map((p) => `${Math.round(p.x)},${Math.round(p.y)}`));
+    expect(spots.size).toBe(41);
+    const dist = (p) => Math.hypot(p.x - 360, p.y - 220);
+    expect(dist(pos.w30)).toBeLessThan(dist(pos.w0));
+  });
+
   it('aggregates messages into edges, marks recent ones, counts outside senders apart', () => {
     const now = 100_000;
     const { edges, fromOutside } = messageEdges(

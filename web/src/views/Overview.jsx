@@ -17,7 +17,7 @@ export function Overview({ sid, agents, messages, events, tasks }) {
   }, [tasks]);
   if (!agents.length) return <Empty>No agent yet.</Empty>;
   return (
-    <div className="grid gap-4 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
+    <div className="grid grid-cols-1 gap-4 xl:grid-cols-[minmax(0,3fr)_minmax(0,2fr)]">
       <AgentGraph sid={sid} agents={agents} messages={messages} now={now} />
       <div className="space-y-4">
         <AgentList sid={sid} agents={agents} working={working} />
@@ -35,8 +35,11 @@ export function AgentGraph({ sid, agents, messages, now }) {
   const ids = useMemo(() => agents.map((a) => a.id), [agents]);
   const { edges, fromOutside } = useMemo(() => messageEdges(messages, ids, now), [messages, ids, now]);
   const recent = edges.filter((e) => e.recent);
+  // Smaller nodes once the ring gets crowded, so labels do not run into each other.
+  const small = agents.length > 12;
+  const radius = (a) => (a.role === 'lead' ? (small ? 22 : 26) : small ? 15 : 20);
   return (
-    <figure className="rounded-lg border border-slate-200 bg-white p-3">
+    <figure className="self-start rounded-lg border border-slate-200 bg-white p-3">
       <figcaption className="flex flex-wrap items-baseline justify-between gap-2 text-sm">
         <span className="font-semibold">Who messages whom</span>
         <span className="text-xs text-slate-600">Arrows: messages sent (thicker: more); moving arrows: the last 15 s. Select an agent for its transcript.</span>
@@ -54,9 +57,10 @@ export function AgentGraph({ sid, agents, messages, now }) {
           pos[e.from] && pos[e.to] ? (
             <path
               key={e.id}
-              d={edgePath(pos[e.from], pos[e.to])}
+              d={edgePath(pos[e.from], pos[e.to], small ? 17 : 22)}
               fill="none"
               stroke={e.recent ? '#0369a1' : '#94a3b8'}
+              strokeOpacity={e.recent ? 1 : 0.6}
               strokeWidth={Math.min(1 + Math.log2(e.count + 1), 5)}
               markerEnd={e.recent ? 'url(#arrow-recent)' : 'url(#arrow)'}
               className={e.recent ? 'edge-recent' : ''}
@@ -70,7 +74,7 @@ export function AgentGraph({ sid, agents, messages, now }) {
         {agents.map((a) => {
           const p = pos[a.id];
           const lead = a.role === 'lead';
-          const r = lead ? 26 : 20;
+          const r = radius(a);
           return (
             <a key={a.id} href={href.agent(sid, a.id)} aria-label={`${a.id}, ${AGENT_STATUS[a.status]?.label ?? a.status}: ${a.activity ?? ''}`} data-testid="graph-node" data-agent={a.id} data-status={a.status}>
               <circle
@@ -97,11 +101,11 @@ export function AgentGraph({ sid, agents, messages, now }) {
                   <title>{`${fromOutside[a.id]} message(s) from humans or the system`}</title>
                 </circle>
               )}
-              <text x={p.x} y={p.y + r + 14} textAnchor="middle" fontSize="13" fontWeight={lead ? 700 : 500} fill="#0f172a">
+              <text x={p.x} y={p.y + r + 13} textAnchor="middle" fontSize={small ? 12 : 13} fontWeight={lead ? 700 : 500} fill="#0f172a">
                 {truncate(a.name ?? a.id, 18)}
               </text>
-              <text x={p.x} y={p.y + r + 28} textAnchor="middle" fontSize="11" fill="#475569">
-                {truncate(a.activity ?? a.status, 26)}
+              <text x={p.x} y={p.y + r + 26} textAnchor="middle" fontSize="11" fill="#475569">
+                {truncate(a.activity ?? a.status, small ? 20 : 26)}
               </text>
             </a>
           );

@@ -13,7 +13,7 @@ export function TaskBoard({ tasks, agents, sid }) {
   return (
     <div className="space-y-3">
       <div className="flex flex-wrap items-end gap-3">
-        <div role="radiogroup" aria-label="Board layout" className="inline-flex rounded-md ring-1 ring-slate-300">
+        <div role="group" aria-label="Board layout" className="inline-flex rounded-md ring-1 ring-slate-300">
           {[
             ['columns', 'By status'],
             ['deps', 'By dependency'],
@@ -21,8 +21,7 @@ export function TaskBoard({ tasks, agents, sid }) {
             <button
               key={v}
               type="button"
-              role="radio"
-              aria-checked={view === v}
+              aria-pressed={view === v}
               onClick={() => setView(v)}
               className={`px-3 py-1.5 text-sm first:rounded-l-md last:rounded-r-md ${view === v ? 'bg-slate-900 text-white' : 'bg-white text-slate-800'}`}
             >

@@ -158,7 +158,7 @@ async function main() {
       assert(timings.task_board_median_ms < RENDER_BUDGET_MS, `200-task board took ${timings.task_board_median_ms} ms`);
       assert((await page.locator('[data-column=done] [data-testid=task-card]').count()) === 80, '80 done tasks');
       await shot(page, '05-task-board');
-      await page.getByRole('radio', { name: 'By dependency' }).click();
+      await page.getByRole('button', { name: 'By dependency' }).click();
       await page.getByTestId('task-levels').waitFor();
       await shot(page, '06-task-dependencies');
       await page.getByRole('link', { name: 'Agents' }).click();
@@ -230,8 +230,10 @@ async function main() {
       assert(steps >= 2, `transcript has ${steps} model calls`);
       assert((await page.locator('details[data-kind=tool_use]').count()) > 0, 'tool calls shown');
       assert((await page.locator('details[data-kind=tool_result]').count()) > 0, 'tool results shown');
-      await page.getByRole('button', { name: 'Expand all' }).click();
       await shot(page, '14-transcript');
+      await page.getByRole('button', { name: 'Expand all' }).click();
+      assert((await page.locator('details[data-kind]:not([open])').count()) === 0, 'Expand all opens every block');
+      await page.screenshot({ path: join(SHOTS, '14b-transcript-expanded.png') });
       await page.getByRole('link', { name: 'Inbox' }).click();
       await page.getByTestId('mail-to').waitFor();
       await shot(page, '15-agent-inbox');
