@@ -40,7 +40,9 @@ FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = (stat.S_IFREG | 0o644) << 16
 SKIP_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo", ".egg-info"}
-SKIP_NAMES = {".DS_Store", "bundle.py"}
+SKIP_NAMES = {".DS_Store"}
+# functions/ files that are tooling, not function code.
+NOT_FUNCTION_CODE = {"bundle.py"}
 
 
 class BundleError(Exception):
@@ -168,7 +170,7 @@ def collect(root: Path = ROOT, python_version: str = "3.11") -> dict[str, bytes]
 
     files: dict[str, bytes] = {}
     for path in sorted(functions_dir.glob("*.py")):
-        if not _skipped(path.relative_to(functions_dir)):
+        if path.name not in NOT_FUNCTION_CODE and not _skipped(path.relative_to(functions_dir)):
             files[path.name] = path.read_bytes()
     for path in sorted(package_dir.rglob("*")):
         rel = path.relative_to(package_dir)

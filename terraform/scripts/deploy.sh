@@ -2,7 +2,7 @@
 # `make deploy`: the steps of docs/deploy.md, in order, stopping at the first that cannot succeed.
 #
 #   1. terraform init
-#   2. first pass: APIs and secret containers only (-target), so the secrets exist to be filled
+#   2. first deployment only: APIs and secret containers (-target), so the secrets can be filled
 #   3. check every mounted secret has a value (values are added by you, out of band)
 #   4. terraform apply: everything else
 #   5. build the web UI and publish it to Firebase Hosting with its /config.json
@@ -40,10 +40,6 @@ need gcloud "see https://cloud.google.com/sdk/docs/install"
 say "terraform init"
 tf init -input=false
 
-say "APIs and secret containers (first pass)"
-tf apply -input=false "${APPROVE[@]}" -target=module.services -target=module.secrets
-
-say "checking secret values"
 plan="$(tf_json '{
   project = var.project_id
   secrets = [for k, s in local.secrets : {
@@ -52,6 +48,27 @@ plan="$(tf_json '{
   }]
 }')"
 project="$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["project"])' "$plan")"
+secret_rows() {
+  "$PY" -c '
+import json, sys
+for s in json.loads(sys.argv[1])["secrets"]:
+    print(s["id"], s["env"], s["required"], s["mounted"], sep="\t")
+' "$plan"
+}
+
+# A first deployment has no secret containers to put values in yet: create those (and the APIs
+# and accounts they need) on their own first.
+absent=0
+while IFS=$'\t' read -r id _ _ _; do
+  gcloud secrets describe "$id" --project "$project" --format='value(name)' \
+    </dev/null >/dev/null 2>&1 || absent=1
+done < <(secret_rows)
+if [[ "$absent" == 1 ]]; then
+  say "APIs and secret containers (first pass)"
+  tf apply -input=false "${APPROVE[@]}" -target=module.services -target=module.secrets
+fi
+
+say "checking secret values"
 missing=0
 while IFS=$'\t' read -r id env required mounted; do
   if [[ "$mounted" != "True" ]]; then
@@ -59,23 +76,16 @@ while IFS=$'\t' read -r id env required mounted; do
     continue
   fi
   version="$(gcloud secrets versions list "$id" --project "$project" \
-    --filter='state=ENABLED' --limit=1 --format='value(name)' 2>/dev/null || true)"
+    --filter='state=ENABLED' --limit=1 --format='value(name)' </dev/null 2>/dev/null || true)"
   if [[ -n "$version" ]]; then
     echo "  $id ($env): ok"
   else
     missing=1
     echo "  $id ($env): NO VALUE"
-    if [[ "$required" == "True" ]]; then
-      echo "      add one:  <command printing the value> | gcloud secrets versions add $id --project $project --data-file=-"
-    else
-      echo "      add one as above, or list it in unset_optional_secrets in terraform.tfvars"
-    fi
+    echo "      add one:  <command printing the value> | gcloud secrets versions add $id --project $project --data-file=-"
+    [[ "$required" == "True" ]] || echo "      or list it in unset_optional_secrets in terraform.tfvars"
   fi
-done < <("$PY" -c '
-import json, sys
-for s in json.loads(sys.argv[1])["secrets"]:
-    print(s["id"], s["env"], s["required"], s["mounted"], sep="\t")
-' "$plan")
+done < <(secret_rows)
 [[ "$missing" == 0 ]] || die "fill the secrets above (docs/deploy.md, 'Secrets'), then run make deploy again"
 
 say "terraform apply"
