@@ -259,3 +259,35 @@ def test_a_turn_killed_at_any_step_is_recovered_exactly_once(point):
     assert list(store.tasks) == ["t1"]
     assert all(m["read"] for m in store.messages)
     assert store.agents["lead"]["lease"] is None
+
+
+def test_swarm_wall_time_budget_stops_further_calls():
+    import datetime as dt
+
+    store = FakeStore()
+    store.swarm["budget"] = {"wall_s": 60}
+    store.swarm["created_at"] = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=61)
+    model = ScriptedModel()
+    d, _ = make(model, store)
+    store.mail("lead", "go")
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "halted" and "wall_s" in out.detail and model.requests == []
+
+
+def test_unlimited_budgets_take_large_usd_allowances_not_one_per_call():
+    store = FakeStore()
+    grants = []
+    real = store.grant_allowance
+
+    def counting(*a, **k):
+        grants.append(a[2])
+        return real(*a, **k)
+
+    store.grant_allowance = counting
+    model = ScriptedModel(
+        *[answer(tool_use("list_tasks", {})) for _ in range(10)], answer(text("ok"))
+    )
+    d, _ = make(model, store)
+    store.mail("lead", "go")
+    assert turn.run_turn(d, "s1", "lead").kind == "done"
+    assert len(grants) == 1 and set(grants[0]) == {"usd"}

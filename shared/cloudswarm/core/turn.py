@@ -222,15 +222,18 @@ def _reserve(d: Deps, t: _Turn, request: dict) -> dict:
         _raise_if_halted(kill, swarm)
     need = budget.worst_case(request["model"], prompt.request_bytes(request), s.max_tokens)
     need["turns"] = 0 if t.calls else 1
-    refused = budget.within_agent_budget(t.agent, need)
+    sw_budget = t.swarm.get("budget") or {}
+    refused = budget.within_agent_budget(t.agent, need) or budget.past_wall_time(
+        t.swarm, dt.datetime.now(dt.UTC)
+    )
     allowance = t.agent.setdefault("allowance", {})
     spent = t.agent.setdefault("spent", {})
-    if not refused and any(
-        need[a] > allowance.get(a, 0) - spent.get(a, 0) for a in need if need[a]
-    ):
-        chunk = budget.chunk(t.swarm.get("budget") or {}, need, t.swarm.get("agent_count", 1))
+    limited = budget.capped(need, sw_budget)
+    short = any(v > allowance.get(a, 0) - spent.get(a, 0) for a, v in limited.items() if v)
+    if not refused and short:
+        chunk = budget.chunk(sw_budget, limited, t.swarm.get("agent_count", 1), s.daily_usd_cap)
         refused, grant = d.store.grant_allowance(
-            t.sid, t.aid, need, chunk, daily_cap_usd=s.daily_usd_cap, day=_today()
+            t.sid, t.aid, limited, chunk, daily_cap_usd=s.daily_usd_cap, day=_today()
         )
         for axis, amount in grant.items():
             allowance[axis] = allowance.get(axis, 0) + amount
