@@ -29,6 +29,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "swarm_trigger": 8092,
     "task_dispatch": 8093,
     "api": 8094,
+    "budget_guard": 8095,
 }
 EMULATORS = ("firestore", "pubsub", "storage", "tasks", "secrets")
 FUNCTION_SIGNATURES = {
@@ -36,6 +37,7 @@ FUNCTION_SIGNATURES = {
     "swarm_trigger": "cloudevent",
     "task_dispatch": "http",
     "api": "http",
+    "budget_guard": "cloudevent",
 }
 PROFILES: dict[str, tuple[str, ...]] = {
     "emulators": EMULATORS,

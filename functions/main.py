@@ -15,7 +15,7 @@ from cloudswarm.core import doorbell
 from cloudswarm.core.turn import run_turn
 from cloudswarm.errors import UserError
 from cloudswarm.log import configure_logging, log_context
-from cloudswarm.triggers import parse_swarm_request
+from cloudswarm.triggers import parse_budget_alert, parse_swarm_request
 
 configure_logging()
 log = logging.getLogger("cloudswarm.functions")
@@ -57,6 +57,28 @@ def swarm_trigger(event: CloudEvent) -> None:
         request_id=req.request_id,
     )
     log.info("swarm request %s -> %s (%s)", req.request_id, sid, "new" if created else "repeat")
+
+
+@functions_framework.cloud_event
+def budget_guard(event: CloudEvent) -> None:
+    """Engage the kill switch when the billing budget crosses the configured threshold."""
+    try:
+        alert = parse_budget_alert(event.data)
+    except UserError as e:
+        log.error("bad budget alert: %s", e)
+        runtime.store().record_dead_letter("budget-alerts", str(e), _safe(event.data))
+        return
+    threshold = runtime.settings().budget_kill_threshold
+    if not alert.over(threshold):
+        return
+    if runtime.store().get_kill_switch().get("engaged"):
+        return  # already stopped: a repeated alert changes nothing
+    reason = (
+        f"billing budget {alert.budgetDisplayName!r}: {alert.costAmount:.2f} of "
+        f"{alert.budgetAmount:.2f} {alert.currencyCode} (threshold {threshold:.0%})"
+    )
+    service.set_kill_switch(engaged=True, actor="budget", reason=reason)
+    log.warning("kill switch engaged: %s", reason)
 
 
 @functions_framework.http

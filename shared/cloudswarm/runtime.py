@@ -10,6 +10,7 @@ from functools import cache
 from cloudswarm.core.turn import Deps
 from cloudswarm.gcp.blobs import Blobs
 from cloudswarm.gcp.bus import Bus
+from cloudswarm.gcp.control_watch import ControlWatch
 from cloudswarm.gcp.journal import Journal, Workspace
 from cloudswarm.gcp.scheduler import Scheduler
 from cloudswarm.gcp.secrets import get_secret
@@ -35,6 +36,11 @@ def bus() -> Bus:
 @cache
 def blobs() -> Blobs:
     return Blobs(settings().project, emulated=bool(os.environ.get("STORAGE_EMULATOR_HOST")))
+
+
+@cache
+def watch() -> ControlWatch:
+    return ControlWatch(store())
 
 
 @cache
@@ -68,4 +74,5 @@ def deps() -> Deps:
         model=model(),
         clock=_Clock(),
         rng=random.Random(s.chaos_seed or None),
+        watch=watch(),
     )

@@ -63,6 +63,7 @@ class Settings:
     max_tasks: int = 200
     max_turns_without_progress: int = 8
     max_pair_messages: int = 12
+    budget_kill_threshold: float = 1.0
     chaos_crash_rate: float = 0.0
     chaos_seed: int = 0
     chaos_duplicate_doorbells: bool = False
@@ -103,6 +104,7 @@ class Settings:
             max_tasks=_num(env, "CLOUDSWARM_MAX_TASKS", 200, int),
             max_turns_without_progress=_num(env, "CLOUDSWARM_MAX_TURNS_WITHOUT_PROGRESS", 8, int),
             max_pair_messages=_num(env, "CLOUDSWARM_MAX_PAIR_MESSAGES", 12, int),
+            budget_kill_threshold=_num(env, "CLOUDSWARM_BUDGET_KILL_THRESHOLD", 1.0),
             chaos_crash_rate=_num(env, "CLOUDSWARM_CHAOS_CRASH_RATE", 0.0),
             chaos_seed=_num(env, "CLOUDSWARM_CHAOS_SEED", 0, int),
             chaos_crash_points=tuple(

@@ -32,16 +32,41 @@ class SwarmRequest(BaseModel):
         return Budget(**self.budget.model_dump())
 
 
-def parse_swarm_request(data: object) -> SwarmRequest:
-    """Decode the Pub/Sub message body (base64 JSON) into a request, or raise UserError."""
+class BudgetAlert(BaseModel):
+    """The Cloud Billing budget notification (extra fields are ignored: Google adds them)."""
+
+    # Field names are the notification's own.
+    budgetDisplayName: str = ""
+    costAmount: float = Field(ge=0)
+    budgetAmount: float = Field(gt=0)
+    currencyCode: str = ""
+
+    def over(self, threshold: float) -> bool:
+        return self.costAmount >= threshold * self.budgetAmount
+
+
+def _payload(data: object, what: str) -> object:
     message = data.get("message") if isinstance(data, dict) else None
     raw = message.get("data") if isinstance(message, dict) else None
     if not isinstance(raw, str) or not raw:
-        raise UserError("swarm request has no message data", code="bad_request")
+        raise UserError(f"{what} has no message data", code="bad_request")
     try:
-        payload = json.loads(base64.b64decode(raw, validate=True))
+        return json.loads(base64.b64decode(raw, validate=True))
     except (binascii.Error, ValueError) as e:
-        raise UserError(f"swarm request data is not base64 JSON: {e}", code="bad_request") from e
+        raise UserError(f"{what} data is not base64 JSON: {e}", code="bad_request") from e
+
+
+def parse_budget_alert(data: object) -> BudgetAlert:
+    payload = _payload(data, "budget alert")
+    try:
+        return BudgetAlert.model_validate(payload)
+    except ValidationError as e:
+        raise UserError(f"invalid budget alert: {e.errors()[0]['msg']}", code="bad_request") from e
+
+
+def parse_swarm_request(data: object) -> SwarmRequest:
+    """Decode the Pub/Sub message body (base64 JSON) into a request, or raise UserError."""
+    payload = _payload(data, "swarm request")
     try:
         return SwarmRequest.model_validate(payload)
     except ValidationError as e:

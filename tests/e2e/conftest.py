@@ -23,7 +23,7 @@ def reset_runtime() -> None:
     """Forget cached clients and settings so this process talks to the current stack."""
     settings.settings.cache_clear()
     fs.client.cache_clear()
-    for name in ("store", "bus", "blobs", "scheduler", "model"):
+    for name in ("store", "bus", "blobs", "scheduler", "model", "watch"):
         getattr(runtime, name).cache_clear()
 
 

@@ -87,3 +87,27 @@ def test_malformed_and_misaddressed_doorbells_are_dropped_with_a_record(full_sta
     log = full_stack.run_dir / "agent_turn.log"
     bus.ring("s-does-not-exist", "lead")
     assert wait_until(lambda: "turn missing" in log.read_text(), timeout=30)
+
+
+def test_billing_budget_alert_engages_the_kill_switch_once(full_stack):
+    import json
+
+    topic = runtime.settings().topic("budget-alerts")
+    alert = {
+        "budgetDisplayName": "cloudswarm",
+        "costAmount": 120.0,
+        "budgetAmount": 100.0,
+        "currencyCode": "USD",
+    }
+    store = runtime.store()
+    try:
+        runtime.bus().publish(
+            topic, json.dumps({"costAmount": 10.0, "budgetAmount": 100.0}).encode()
+        )
+        runtime.bus().publish(topic, json.dumps(alert).encode())
+        kill = wait_until(lambda: (k := store.get_kill_switch()).get("engaged") and k, timeout=30)
+        assert kill["actor"] == "budget" and "120.00 of 100.00" in kill["reason"]
+        audit = [a.to_dict() for a in store.p.kill_switch().collection("audit").stream()]
+        assert [a["actor"] for a in audit].count("budget") == 1
+    finally:
+        service.set_kill_switch(engaged=False, actor="e2e", reason="budget drill over")

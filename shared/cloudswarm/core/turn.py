@@ -9,6 +9,7 @@ are executed again, and their effects, keyed by tool_use id, are not repeated.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from cloudswarm.core.models import Usage
 from cloudswarm.core.tool_specs import ENDS_TURN
 from cloudswarm.errors import Halted, PermanentError, TransientError
 
+log = logging.getLogger("cloudswarm.turn")
 PROGRESS_TOOLS = frozenset({"create_task", "claim_task", "complete_task", "update_task"})
 KEEP_MESSAGES = 40  # compaction keeps this many recent messages verbatim
 COMPACT_AT_BYTES = 400_000  # roughly 100k tokens of history
@@ -48,6 +50,7 @@ class Deps:
     model: Any  # call(request, should_abort) -> ModelResponse
     clock: Any  # monotonic() seconds
     rng: random.Random = field(default_factory=random.Random)
+    watch: Any = None  # halted(swarm_id) -> bool, shared by a process's streams; else the store
 
 
 @dataclass
@@ -145,6 +148,17 @@ def _drive(d: Deps, t: _Turn) -> TurnOutcome:
         t.calls += 1
         usage = Usage(**response.usage)
         cost = pricing.cost(request["model"], usage)
+        # Structured for the spend alert policy (a log-based metric on event=model_usage).
+        log.info(
+            "model call %s",
+            t.calls,
+            extra={
+                "event": "model_usage",
+                "usd": cost,
+                "model": request["model"],
+                **response.usage,
+            },
+        )
         d.journal.write_transcript(
             t.sid,
             t.aid,
@@ -244,6 +258,8 @@ def _reserve(d: Deps, t: _Turn, request: dict) -> dict:
 
 
 def _halted(d: Deps, sid: str) -> bool:
+    if d.watch is not None:
+        return d.watch.halted(sid)
     kill, swarm = d.store.control_snapshot(sid)
     try:
         _raise_if_halted(kill, swarm)

@@ -192,6 +192,19 @@ class SwarmStore:
             swarm.to_dict() if swarm.exists else {},
         )
 
+    def control_many(self, sids: list[str]) -> tuple[dict, dict[str, dict]]:
+        """The kill switch and several swarms in one round trip."""
+        refs = [self.p.kill_switch()] + [self.p.swarm(s) for s in sids]
+        with translated("read control state"):
+            snaps = list(self.db.get_all(refs))
+        kill, swarms = {"engaged": False}, {}
+        for snap in snaps:
+            if snap.reference.path == refs[0].path:
+                kill = snap.to_dict() if snap.exists else kill
+            elif snap.exists:
+                swarms[snap.id] = snap.to_dict()
+        return kill, swarms
+
     # -- budgets -----------------------------------------------------------------------------
 
     def grant_allowance(
