@@ -43,7 +43,6 @@ export function useLiveQuery(build, deps) {
       },
       (error) => setState({ docs: [], error, key }),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [db, key]);
   // Never hand out the previous subscription's documents for new arguments.
   return state.key === key ? state : { docs: null, error: null };
@@ -66,7 +65,6 @@ export function useLiveDoc(build, deps) {
       },
       (error) => setState({ doc: null, error, key }),
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [db, key]);
   return state.key === key ? state : { doc: undefined, error: null };
 }

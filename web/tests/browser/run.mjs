@@ -116,8 +116,10 @@ async function main() {
     await step(`the first view of a swarm with 20 agents and 200 tasks renders in < ${RENDER_BUDGET_MS} ms`, async () => {
       // In-app navigation from the list, as when an operator clicks a swarm: timed in the page,
       // from the click to the frame after the view's data is in (marks set by SwarmView).
+      // Run 0 is the first visit after the stack started (the emulator's JVM warms up on its
+      // first queries): recorded, not judged; the median of runs 1-3 is.
       const runs = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 4; i++) {
         await page.evaluate(() => {
           performance.clearMarks();
           window.__t0 = performance.now();
@@ -136,13 +138,13 @@ async function main() {
         await page.getByRole('link', { name: 'Tasks' }).click();
         await page.locator('[data-testid=task-card]').nth(199).waitFor();
         runs.at(-1).task_board_ms = Date.now() - t1;
-        if (i < 2) {
+        if (i < 3) {
           await page.getByRole('link', { name: 'Swarms' }).first().click();
           await page.locator(`[data-testid=swarm-row][data-swarm="${SEED}"]`).waitFor();
         }
       }
-      const median = (k) => runs.map((r) => r[k]).sort((x, y) => x - y)[1];
-      Object.assign(timings, { runs, first_view_median_ms: median('first_view_ms'), all_data_median_ms: median('all_data_ms'), task_board_median_ms: median('task_board_ms') });
+      const median = (k) => runs.slice(1).map((r) => r[k]).sort((x, y) => x - y)[1];
+      Object.assign(timings, { warmup_run: runs[0], runs: runs.slice(1), first_view_median_ms: median('first_view_ms'), all_data_median_ms: median('all_data_ms'), task_board_median_ms: median('task_board_ms') });
       // A new tab straight onto the swarm: config, bundle, sign-in (sessionStorage is per tab).
       const cold = await context.newPage();
       const t2 = Date.now();
