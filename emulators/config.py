@@ -30,6 +30,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "task_dispatch": 8093,
     "api": 8094,
     "budget_guard": 8095,
+    "scheduler": 8096,
 }
 EMULATORS = ("firestore", "pubsub", "storage", "tasks", "secrets")
 FUNCTION_SIGNATURES = {
@@ -41,7 +42,7 @@ FUNCTION_SIGNATURES = {
 }
 PROFILES: dict[str, tuple[str, ...]] = {
     "emulators": EMULATORS,
-    "full": (*EMULATORS, "model", *FUNCTION_SIGNATURES),
+    "full": (*EMULATORS, "model", *FUNCTION_SIGNATURES, "scheduler"),
 }
 # Secrets a developer should not have to invent: a random value is kept per run folder.
 GENERATED_SECRETS = frozenset({"jwt-signing-key"})

@@ -59,6 +59,8 @@ def probe(cfg: StackConfig, name: str) -> Callable[[], bool]:
         return lambda: http_probe(url + "/drongo/health")
     if name == "model":
         return lambda: http_probe(url + "/_control/health")
+    if name == "scheduler":
+        return lambda: http_probe(url + "/", b"OK")
     # A function: GET /robots.txt is answered by the framework itself, never by the function.
     return lambda: http_probe(url + "/robots.txt")
 
@@ -126,6 +128,10 @@ def _service(cfg: StackConfig, name: str) -> Service:
     if name == "model":
         argv = [sys.executable, "-m", "emulators.model_server", "--port", port]
         return service(argv, (_model_server(),))
+    if name == "scheduler":
+        sweep = cfg.url("task_dispatch") + "/sweep"
+        argv = [sys.executable, "-m", "emulators.scheduler", "--port", port, "--url", sweep]
+        return service(argv, (EMULATORS_DIR / "scheduler.py",))
     argv = [_venv_tool("functions-framework"), f"--source={FUNCTIONS_SOURCE}", f"--target={name}"]
     argv += [f"--signature-type={FUNCTION_SIGNATURES[name]}", "--host=127.0.0.1", f"--port={port}"]
     fenv = {**cfg.function_env(name), marker_key: marker_value}

@@ -46,7 +46,7 @@ def swarm_trigger(event: CloudEvent) -> None:
         runtime.bus().publish(
             runtime.settings().topic("swarm-requests-dead"),
             json.dumps(_safe(event.data)).encode(),
-            {"reason": str(e)[:1000]},
+            {"reason": str(e)[:1000], "recorded": "true"},
         )
         return
     sid, created = service.start_swarm(
@@ -87,7 +87,7 @@ def task_dispatch(request: flask.Request):
     kind = request.path.strip("/")
     body = request.get_json(silent=True) or {}
     if kind == "sweep":
-        return {"rang": service.sweep_stale_leases()}
+        return {"rang": service.sweep_stale_leases(), "dead_letters": service.drain_dead_letters()}
     sid, aid = body.get("swarm_id"), body.get("agent_id")
     if kind not in ("retry", "watchdog") or not isinstance(sid, str) or not isinstance(aid, str):
         return {

@@ -111,3 +111,30 @@ def test_billing_budget_alert_engages_the_kill_switch_once(full_stack):
         assert [a["actor"] for a in audit].count("budget") == 1
     finally:
         service.set_kill_switch(engaged=False, actor="e2e", reason="budget drill over")
+
+
+def test_sweep_moves_dead_lettered_doorbells_into_firestore(full_stack):
+    import json
+    import urllib.request
+
+    s = runtime.settings()
+    runtime.bus().publish(
+        s.topic("agent-doorbell-dead"), b"", {"swarm_id": "s-gone", "agent_id": "w9"}
+    )
+    sweep = urllib.request.Request(
+        full_stack.env()["CLOUDSWARM_DISPATCH_URL"] + "/sweep", data=b"{}", method="POST"
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def swept():
+        with opener.open(sweep, timeout=30) as resp:
+            json.loads(resp.read())
+        return [
+            d.to_dict()
+            for d in runtime.store().p.dead_letters().stream()
+            if d.get("payload").get("attributes", {}).get("agent_id") == "w9"
+        ]
+
+    letters = wait_until(swept, timeout=30, every=0.5)
+    assert letters and letters[0]["source"] == "agent-doorbell"
+    assert "undeliverable" in letters[0]["reason"]

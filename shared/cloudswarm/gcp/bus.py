@@ -30,6 +30,28 @@ class Bus:
         raw = data if isinstance(data, bytes) else json.dumps(data).encode()
         return self._publish(self.publisher.topic_path(self.project, topic), raw, attributes or {})
 
+    def drain(self, subscription: str, limit: int = 100):
+        """Up to ``limit`` messages from a pull subscription (the dead-letter ones), and a
+        function that acknowledges them: call it once they are safely recorded."""
+        sub = pubsub_v1.SubscriberClient()
+        path = sub.subscription_path(self.project, subscription)
+        try:
+            resp = sub.pull(
+                request={"subscription": path, "max_messages": limit}, timeout=5, retry=None
+            )
+        except gexc.DeadlineExceeded:
+            return [], lambda: None  # nothing waiting
+        except gexc.GoogleAPICallError as e:
+            raise TransientError(f"pubsub pull from {path}: {e}") from e
+        got = [(m.message.data, dict(m.message.attributes)) for m in resp.received_messages]
+        ack_ids = [m.ack_id for m in resp.received_messages]
+
+        def ack() -> None:
+            if ack_ids:
+                sub.acknowledge(request={"subscription": path, "ack_ids": ack_ids})
+
+        return got, ack
+
     def _publish(self, topic_path: str, data: bytes, attributes: dict) -> str:
         try:
             return self.publisher.publish(topic_path, data, **attributes).result(timeout=30)
