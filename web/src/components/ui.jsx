@@ -14,13 +14,17 @@ export function Badge({ table, status, className = '' }) {
   );
 }
 
-/** A labelled meter: `value` 0..1 or null (no cap: the bar is left out, the text stays). */
-export function Meter({ label, value, text, warnAt = 0.8, className = '' }) {
-  const tone = value == null ? '' : value >= 1 ? 'bg-red-600' : value >= warnAt ? 'bg-amber-500' : 'bg-emerald-600';
+/**
+ * A labelled meter: `value` 0..1 or null (no cap: the bar is left out, the text stays).
+ * kind "budget" turns amber near the cap and red at it; "progress" (tasks done, shares) stays blue.
+ */
+export function Meter({ label, value, text, kind = 'budget', warnAt = 0.8, hideLabel = false, className = '' }) {
+  const budgetTone = value >= 1 ? 'bg-red-600' : value >= warnAt ? 'bg-amber-500' : 'bg-emerald-600';
+  const tone = value == null ? '' : kind === 'progress' ? 'bg-sky-600' : budgetTone;
   return (
     <div className={className}>
       <div className="flex items-baseline justify-between gap-2 text-xs text-slate-700">
-        <span>{label}</span>
+        <span className={hideLabel ? 'sr-only' : ''}>{label}</span>
         <span className="font-medium tabular-nums text-slate-900">
           {text}
           {value != null && <span className="ml-1 text-slate-600">({percent(value)})</span>}

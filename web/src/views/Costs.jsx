@@ -43,7 +43,7 @@ export function Costs({ sid, swarm, agents }) {
                     </a>
                   </th>
                   <td className="min-w-36 px-3 py-2">
-                    <Meter label={`${a.id} share of the top spender`} value={top ? c / top : null} text={usd(c)} warnAt={2} />
+                    <Meter label={`${a.id}: cost relative to the top spender`} hideLabel value={top ? c / top : null} text={usd(c)} kind="progress" />
                   </td>
                   <td className="hidden px-3 py-2 tabular-nums sm:table-cell">{count(u.input_tokens)}</td>
                   <td className="hidden px-3 py-2 tabular-nums sm:table-cell">{count(u.output_tokens)}</td>

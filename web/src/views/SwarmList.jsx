@@ -64,7 +64,7 @@ function SwarmRow({ swarm, now }) {
   const working = sum.agentsByStatus.running ?? 0;
   const waiting = sum.agentsByStatus.waiting_approval ?? 0;
   return (
-    <tr className="align-top hover:bg-slate-50" data-testid="swarm-row" data-swarm={swarm.id}>
+    <tr className="align-top hover:bg-slate-50" data-testid="swarm-row" data-swarm={swarm.id} data-loaded={agents.docs ? 'true' : 'false'}>
       <td className="max-w-md px-3 py-2">
         <a href={href.swarm(swarm.id)} className="font-medium text-sky-800 underline-offset-2 hover:underline">
           {truncate(swarm.goal, 120)}
@@ -80,15 +80,21 @@ function SwarmRow({ swarm, now }) {
         {waiting > 0 && <span className="ml-1 text-xs text-violet-800">· {waiting} waiting</span>}
       </td>
       <td className="hidden min-w-32 px-3 py-2 sm:table-cell">
-        <Meter label="Tasks done" value={sum.taskFraction} text={`${sum.tasksDone} of ${sum.taskTotal}`} warnAt={2} />
+        <Meter label="Tasks done" value={sum.taskFraction} text={`${sum.tasksDone} of ${sum.taskTotal}`} kind="progress" />
       </td>
       <td className="hidden min-w-36 px-3 py-2 md:table-cell">
-        <Meter
-          label="Spend"
-          value={sum.spendFraction}
-          text={sum.budgetUsd != null ? `${usd(sum.spentUsd)} of ${usd(sum.budgetUsd)}` : `${usd(sum.spentUsd)} (no cap)`}
-        />
-        <div className="mt-0.5 text-xs text-slate-600">{count(sum.tokens)} tokens</div>
+        {agents.docs === null ? (
+          <span className="text-xs text-slate-600">…</span>
+        ) : (
+          <>
+            <Meter
+              label="Spend"
+              value={sum.spendFraction}
+              text={sum.budgetUsd != null ? `${usd(sum.spentUsd)} of ${usd(sum.budgetUsd)}` : `${usd(sum.spentUsd)} (no cap)`}
+            />
+            <div className="mt-0.5 text-xs text-slate-600">{count(sum.tokens)} tokens</div>
+          </>
+        )}
       </td>
       <td className="hidden px-3 py-2 text-xs text-slate-700 lg:table-cell">
         <time title={clock(swarm.created_at)}>{ago(swarm.created_at, now)}</time>

@@ -165,7 +165,7 @@ function SwarmHeader({ swarm, agents, killEngaged }) {
         <SwarmActions swarm={swarm} />
       </div>
       <div className="grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
-        <Meter label="Tasks done" value={sum.taskFraction} text={`${sum.tasksDone} of ${sum.taskTotal}`} warnAt={2} />
+        <Meter label="Tasks done" value={sum.taskFraction} text={`${sum.tasksDone} of ${sum.taskTotal}`} kind="progress" />
         <Meter
           label="Spend"
           value={sum.spendFraction}

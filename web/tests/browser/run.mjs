@@ -107,7 +107,7 @@ async function main() {
 
     await step('an admin signs in and sees the swarm list', async () => {
       await signIn(page, KEYS.admin);
-      await page.locator(`[data-testid=swarm-row][data-swarm="${SEED}"]`).waitFor();
+      await page.locator(`[data-testid=swarm-row][data-swarm="${SEED}"][data-loaded=true]`).waitFor();
       await shot(page, '03-swarm-list');
       const bad = await unlabelled(page);
       assert(bad.length === 0, `unlabelled controls: ${bad.join(' | ')}`);
@@ -181,6 +181,19 @@ async function main() {
       await decided.waitFor();
       assert(/legal check/.test(await text(decided)), 'the comment is recorded');
       await shot(page, '08-approval-decided');
+    });
+
+    await step('message an agent, pause and resume the swarm through the API', async () => {
+      await page.goto(`${WEB}/#/swarms/${SEED}/agents/worker-01/inbox`);
+      await page.getByLabel('Message worker-01').fill('Please prioritise chapter 3.');
+      await page.getByRole('button', { name: 'Send' }).click();
+      await page.getByTestId('mail-to').getByText('Please prioritise chapter 3.').waitFor();
+      await shot(page, '08b-message-sent');
+      await page.goto(`${WEB}/#/swarms/${SEED}`);
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await page.locator('[data-testid=swarm-status][data-status=paused]').waitFor();
+      await page.getByRole('button', { name: 'Resume' }).click();
+      await page.locator('[data-testid=swarm-status][data-status=running]').waitFor();
     });
 
     let sid;
@@ -307,6 +320,14 @@ async function main() {
       await page.getByRole('dialog').waitFor();
       await page.keyboard.press('Escape');
       await page.getByRole('dialog').waitFor({ state: 'detached' });
+    });
+
+    await step('stop a swarm: confirmed, then final', async () => {
+      await page.goto(`${WEB}/#/swarms/${SEED}`);
+      await page.getByRole('button', { name: 'Stop', exact: true }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Stop the swarm' }).click();
+      await page.locator('[data-testid=swarm-status][data-status=killed]').waitFor();
+      assert((await page.getByRole('button', { name: 'Resume' }).count()) === 0, 'a stopped swarm offers no resume');
     });
 
     const relevant = consoleErrors.filter((e) => !/401|invalid API key|Failed to load resource/.test(e));
