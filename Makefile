@@ -20,7 +20,7 @@ setup: prereqs $(VENV)/.stamp $(TASKS_VENV)/.stamp ## Install everything (idempo
 $(VENV)/.stamp: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	touch $@
 
 # The Cloud Tasks emulator needs protobuf<5, which clashes with the Google clients: own venv.
