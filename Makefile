@@ -15,7 +15,7 @@ help: ## List the targets
 prereqs: ## Check what setup cannot install itself (gcloud emulators, Java, Node)
 	@$(PYTHON) emulators/prereqs.py
 
-setup: prereqs $(VENV)/.stamp $(TASKS_VENV)/.stamp ## Install everything (idempotent): project venv, Cloud Tasks emulator venv
+setup: prereqs $(VENV)/.stamp $(TASKS_VENV)/.stamp web-setup ## Install everything (idempotent): venvs, web packages, Chromium
 
 $(VENV)/.stamp: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,7 @@ test-integration: setup ## Integration tests (starts the emulators it needs)
 test-e2e: setup ## End-to-end tests (the whole local stack)
 	$(PY) -m pytest tests/e2e
 
-dev: setup ## Run the local stack in the foreground; Ctrl-C stops all of it
+dev: setup web ## Run the local stack in the foreground; Ctrl-C stops all of it
 	$(PY) -m emulators.stack dev
 
 stack-up: setup ## Start the local stack in the background (see .run/)
@@ -64,7 +64,7 @@ stack-up: setup ## Start the local stack in the background (see .run/)
 stack-down: ## Stop the local stack started by stack-up
 	@if [ -x $(PY) ]; then $(PY) -m emulators.stack down; else echo "nothing to stop (no venv)"; fi
 
-demo: setup ## Run a real swarm on the local stack (local model server unless ANTHROPIC_API_KEY is set)
+demo: setup web ## Run a real swarm on the local stack (local model server unless ANTHROPIC_API_KEY is set)
 	$(PY) -m emulators.demo
 
 clean: stack-down ## Remove the venvs and run folders
@@ -82,5 +82,6 @@ web: ## Build the web UI into web/dist (npm ci first when web/node_modules is mi
 	cd web && npx --no-install vite build --logLevel warn
 
 web-setup: ## Install the web UI's packages and Debian's Chromium for its browser tests (idempotent)
-	cd web && npm ci --no-audit --no-fund
+	@if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
+		cd web && npm ci --no-audit --no-fund; fi
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)

@@ -8,6 +8,9 @@ point those at another stack.
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 
 import grpc
@@ -29,6 +32,7 @@ from google.pubsub_v1.services.publisher.transports import PublisherGrpcTranspor
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 
 from cloudswarm import names
+from cloudswarm.errors import ConfigError
 from emulators.config import StackConfig
 
 # A developer's http_proxy must not capture gRPC calls to 127.0.0.1.
@@ -142,8 +146,42 @@ def secrets(cfg: StackConfig) -> None:
         client.add_secret_version(parent=path, payload={"data": value.encode()})
 
 
-# Per service: what to create once it is healthy. Firestore needs nothing (rules come via --rules).
+_ADMIN_KEY = (
+    "import sys; from cloudswarm.api.keys import bootstrap_admin_key, generate_key; "
+    "print(bootstrap_admin_key(sys.argv[1] or generate_key(), name='local-admin'))"
+)
+
+
+def admin_key(cfg: StackConfig) -> None:
+    """A first admin API key for the UI and the CLI, kept in <run dir>/admin-key (mode 0600).
+
+    Runs in a child process with the stack's client environment, so this process's own clients
+    and settings stay untouched. The same key is written again on every start (the emulator
+    forgets it), so a developer's saved key keeps working.
+    """
+    if "api" not in cfg.services:
+        return
+    path = cfg.run_dir / "admin-key"
+    value = path.read_text().strip() if path.exists() else ""
+    env = {**os.environ, **cfg.client_env()}
+    out = subprocess.run(
+        [sys.executable, "-c", _ADMIN_KEY, value],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise ConfigError(f"could not create the local admin key: {out.stderr.strip()[-500:]}")
+    key = out.stdout.strip().splitlines()[-1]
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+
+
+# Per service: what to create once it is healthy. Firestore's rules come via --rules.
 STEPS: dict[str, Callable[[StackConfig], None]] = {
+    "firestore": admin_key,
     "pubsub": pubsub,
     "storage": buckets,
     "tasks": queues,

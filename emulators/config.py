@@ -31,6 +31,7 @@ DEFAULT_PORTS: dict[str, int] = {
     "api": 8094,
     "budget_guard": 8095,
     "scheduler": 8096,
+    "web": 8080,
 }
 EMULATORS = ("firestore", "pubsub", "storage", "tasks", "secrets")
 FUNCTION_SIGNATURES = {
@@ -42,7 +43,7 @@ FUNCTION_SIGNATURES = {
 }
 PROFILES: dict[str, tuple[str, ...]] = {
     "emulators": EMULATORS,
-    "full": (*EMULATORS, "model", *FUNCTION_SIGNATURES, "scheduler"),
+    "full": (*EMULATORS, "model", *FUNCTION_SIGNATURES, "scheduler", "web"),
 }
 # Secrets a developer should not have to invent: a random value is kept per run folder.
 GENERATED_SECRETS = frozenset({"jwt-signing-key"})

@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model: {using}")
     sid, _ = service.start_swarm(args.goal, actor="demo", budget=Budget(usd=5.0))
     print(f"swarm {sid} started: {args.goal}")
+    print(
+        f"watch it live: {stack.config.url('web')}/ (sign in with the API key in "
+        f"{stack.run_dir / 'admin-key'})\n"
+    )
     try:
         swarm = follow(sid, args.timeout)
     except KeyboardInterrupt:
@@ -95,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"artifacts:   gs://{s.bucket('artifacts')}/{sid}/")
     print(f"API:         {os.environ.get('CLOUDSWARM_API_URL')}")
+    print(f"web UI:      {stack.config.url('web')}/#/swarms/{sid}")
     ok = swarm["status"] == "completed"
     if interactive:
         print("\nThe stack stays up for exploring; Ctrl-C stops it.")

@@ -61,6 +61,8 @@ def probe(cfg: StackConfig, name: str) -> Callable[[], bool]:
         return lambda: http_probe(url + "/_control/health")
     if name == "scheduler":
         return lambda: http_probe(url + "/", b"OK")
+    if name == "web":
+        return lambda: http_probe(url + "/healthz")
     # A function: GET /robots.txt is answered by the framework itself, never by the function.
     return lambda: http_probe(url + "/robots.txt")
 
@@ -128,6 +130,9 @@ def _service(cfg: StackConfig, name: str) -> Service:
     if name == "model":
         argv = [sys.executable, "-m", "emulators.model_server", "--port", port]
         return service(argv, (_model_server(),))
+    if name == "web":
+        argv = [sys.executable, "-m", "emulators.web_server", "--port", port]
+        return service(argv, (EMULATORS_DIR / "web_server.py",), env={**env, **cfg.client_env()})
     if name == "scheduler":
         sweep = cfg.url("task_dispatch") + "/sweep"
         argv = [sys.executable, "-m", "emulators.scheduler", "--port", port, "--url", sweep]

@@ -13,15 +13,12 @@ import json
 import os
 import shutil
 import subprocess
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from google.cloud import firestore
 
 from cloudswarm.api.keys import bootstrap_admin_key, generate_key
-from emulators import web_server
 from emulators.stack import Stack
 from tests.conftest import REPO_ROOT
 
@@ -47,19 +44,10 @@ def _load_seed():
 
 
 @pytest.fixture(scope="module")
-def web_url(full_stack: Stack) -> Iterator[str]:
-    dist = built_web()
-    port = full_stack.config.ports["api"] - 14  # 8094 - 14 = 8080, shifted like the rest
-    server = web_server.make_server(port, full_stack.env(), dist)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CLOUDSWARM_WEB_QUIET", "1")
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.shutdown()
-            server.server_close()
+def web_url(full_stack: Stack) -> str:
+    """The stack's own web server, serving the app built now."""
+    built_web()
+    return full_stack.config.url("web")
 
 
 def test_ui_in_a_browser(full_stack: Stack, web_url: str) -> None:
