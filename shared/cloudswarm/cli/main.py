@@ -166,8 +166,13 @@ def status(st: State, sid: str | None, limit: int):
     st.console.print(
         f"tasks {swarm.get('tasks_done', 0)}/{swarm.get('task_count', 0)}  "
         f"agents {swarm.get('agent_count', 0)}  spend {render.usd(usage['total']['cost_usd'])}"
-        f"  budget {swarm.get('budget') or {}}"
+        f"  budget {_budget(swarm.get('budget'))}"
     )
+
+
+def _budget(budget: dict | None) -> str:
+    parts = [f"{k}={v:g}" for k, v in (budget or {}).items() if v is not None]
+    return ", ".join(parts) or "unlimited"
 
 
 def _swarm_action(action: str, doc: str):
