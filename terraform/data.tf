@@ -16,6 +16,9 @@ module "firestore" {
       fields      = [for f in i.fields : { field = f.fieldPath, order = f.order }]
     }
   ]
+  collection_group_fields = [
+    for f in local.firestore_field_overrides : { collection = f.collectionGroup, field = f.fieldPath }
+  ]
   # The same rules file the Firestore emulator enforces locally.
   rules      = local.firestore_rules
   depends_on = [module.services]

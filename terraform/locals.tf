@@ -92,8 +92,9 @@ locals {
   }
   secret_env_names = toset([for s in values(local.secrets) : s.env])
 
-  firestore_indexes = jsondecode(file("${path.module}/firestore.indexes.json")).indexes
-  firestore_rules   = file("${path.module}/../firestore.rules")
+  firestore_indexes         = jsondecode(file("${path.module}/firestore.indexes.json")).indexes
+  firestore_field_overrides = jsondecode(file("${path.module}/firestore.indexes.json")).fieldOverrides
+  firestore_rules           = file("${path.module}/../firestore.rules")
 
   bundle_path   = coalesce(var.functions.bundle_path, "${path.module}/../dist/functions/functions.zip")
   bundle_sha256 = filesha256(local.bundle_path)

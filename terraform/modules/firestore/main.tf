@@ -30,6 +30,31 @@ resource "google_firestore_index" "indexes" {
   }
 }
 
+# Single-field indexes are automatic for queries within one collection, but a collection-group
+# query (all agents, all messages of every swarm) needs them declared for that scope.
+resource "google_firestore_field" "collection_group" {
+  for_each   = { for f in var.collection_group_fields : "${f.collection}.${f.field}" => f }
+  project    = var.project_id
+  database   = google_firestore_database.database.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  index_config {
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION_GROUP"
+    }
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION"
+    }
+    indexes {
+      order       = "DESCENDING"
+      query_scope = "COLLECTION"
+    }
+  }
+}
+
 resource "google_firebaserules_ruleset" "firestore" {
   count   = var.rules == null ? 0 : 1
   project = var.project_id

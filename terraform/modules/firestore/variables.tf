@@ -40,3 +40,12 @@ variable "rules" {
   description = "Text of firestore.rules to release on the database; null leaves the rules alone."
   default     = null
 }
+
+variable "collection_group_fields" {
+  description = "Fields queried across every swarm (collection-group queries): each gets single-field indexes in both scopes."
+  type = list(object({
+    collection = string
+    field      = string
+  }))
+  default = []
+}
