@@ -28,7 +28,7 @@ from cloudswarm.gcp import fs
 from emulators import procs, services
 from emulators.config import REPO_ROOT, StackConfig
 from emulators.stack import Stack
-from tests.conftest import stack_environ, wait_until
+from tests.conftest import listening_sockets, stack_environ, wait_until
 
 READY_TIMEOUT_S = 60
 
@@ -77,8 +77,8 @@ def functions(
             proc = procs.spawn(label, spec.argv, {**spec.env, **extra}, stack.run_dir, REPO_ROOT)
             started[name] = Function(name, cfg.url(name), proc, str(stack.run_dir / f"{label}.log"))
         for name, fn in started.items():
-            probe = services.probe(cfg, name)
-            ok = wait_until(lambda p=probe, f=fn: p() or f.proc.poll() is not None, READY_TIMEOUT_S)
+            ready = _ready(fn, cfg.ports[name], services.probe(cfg, name))
+            ok = wait_until(lambda r=ready, f=fn: r() or f.proc.poll() is not None, READY_TIMEOUT_S)
             if not ok or fn.proc.poll() is not None:
                 raise RuntimeError(f"{name} did not start; its log ends:\n{fn.log_tail()}")
         yield started
@@ -88,6 +88,22 @@ def functions(
         )
         for f in started.values():
             (stack.run_dir / f"test-{f.name}.pid").unlink(missing_ok=True)
+
+
+def _ready(fn: Function, port: int, probe):
+    """Ready once the process group listens on its port and the probe answers.
+
+    Probing a port nobody listens on yet can, in the ephemeral range (where a port offset may
+    put it), connect the probe's socket to itself and then hold the very port the server is
+    about to bind: so no connection is tried before the listener exists.
+    """
+
+    def check() -> bool:
+        members = procs.group_members(fn.proc.pid)
+        listening = any(p == port for _, _, p in listening_sockets(members))
+        return listening and probe()
+
+    return check
 
 
 def signing_key(stack: Stack) -> bytes:

@@ -159,12 +159,12 @@ def test_keys_and_roles_from_the_command_line(admin, tmp_path):
     assert "api_key" not in json.loads(Path(admin["CLOUDSWARM_CONFIG"]).read_text())
 
 
-def test_run_follows_a_swarm_to_completion(stack, tmp_path, clean_firestore, project):
+def test_run_follows_a_swarm_to_completion(stack, tmp_path, api_url, clean_firestore, project):
     """The whole stack: the CLI starts a swarm through the API, agent turns run behind Pub/Sub
     push against the local model server (its scripted demo), and `run` follows the activity feed
     until the swarm completes."""
-    with functions(stack, ["model", "agent_turn", "task_dispatch", "api"]) as fns:
-        env = _env(stack, tmp_path, fns["api"].url)
+    with functions(stack, ["model", "agent_turn", "task_dispatch"]) as fns:
+        env = _env(stack, tmp_path, api_url)
         _, key = new_key(project, "operator", "cli-run")
         env["CLOUDSWARM_API_KEY"] = key
         result = cli(
@@ -172,7 +172,7 @@ def test_run_follows_a_swarm_to_completion(stack, tmp_path, clean_firestore, pro
             "--timeout", str(RUN_TIMEOUT_S), "--interval", "0.5",
             timeout=RUN_TIMEOUT_S + 60,
         )  # fmt: skip
-        logs = {name: fn.log_tail(30) for name, fn in fns.items() if name != "api"}
+        logs = {name: fn.log_tail(30) for name, fn in fns.items()}
         assert result.returncode == 0, (
             f"exit {result.returncode}\n{result.stdout}\n{result.stderr}\n{logs}"
         )
