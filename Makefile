@@ -76,12 +76,17 @@ bundle: $(VENV)/.stamp ## Build the reproducible Cloud Functions source zip (dis
 deploy: bundle ## Deploy to your GCP project with Terraform (docs/deploy.md; needs terraform/terraform.tfvars)
 	bash terraform/scripts/deploy.sh
 
-web: ## Build the web UI into web/dist (npm ci first when web/node_modules is missing or stale)
+# `npm install` from the lock rather than `npm ci`: the registry reachable here lacks some other
+# platforms' builds of Tailwind's optional native packages, which `npm ci` insists on finding.
+# With the lock present, `npm install` installs exactly the locked versions.
+NPM_INSTALL := npm install --no-audit --no-fund
+
+web: ## Build the web UI into web/dist (installs its packages first when missing or stale)
 	@if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
-		cd web && npm ci --no-audit --no-fund; fi
+		cd web && $(NPM_INSTALL); fi
 	cd web && npx --no-install vite build --logLevel warn
 
 web-setup: ## Install the web UI's packages and Debian's Chromium for its browser tests (idempotent)
 	@if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
-		cd web && npm ci --no-audit --no-fund; fi
+		cd web && $(NPM_INSTALL); fi
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)

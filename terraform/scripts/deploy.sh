@@ -97,8 +97,7 @@ if [[ "$hosting" == "null" || "${SKIP_WEB:-}" == "1" ]]; then
 else
   need npm "Node.js 20.19 or later builds the web UI"
   say "building the web UI"
-  npm --prefix "$ROOT/web" ci --no-audit --no-fund
-  npm --prefix "$ROOT/web" run build
+  make -C "$ROOT" --no-print-directory web
   stage="$ROOT/dist/hosting"
   rm -rf "$stage" && mkdir -p "$stage"
   cp -R "$ROOT/web/dist" "$stage/public"

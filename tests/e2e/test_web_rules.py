@@ -38,7 +38,7 @@ def _answers(url: str) -> bool:
 def node_modules() -> None:
     lock, stamp = WEB / "package-lock.json", WEB / "node_modules" / ".package-lock.json"
     if not stamp.exists() or lock.stat().st_mtime > stamp.stat().st_mtime:
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=WEB, check=True)
+        subprocess.run(["make", "--no-print-directory", "web-setup"], cwd=REPO_ROOT, check=True)
 
 
 @pytest.fixture(scope="module")

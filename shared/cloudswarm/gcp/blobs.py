@@ -7,7 +7,6 @@ write ever needs a generation precondition and a replayed write is harmless.
 from __future__ import annotations
 
 import json
-from functools import cache
 
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
@@ -16,7 +15,6 @@ from google.cloud import storage
 from cloudswarm.errors import NotFound, PermanentError, TransientError
 
 
-@cache
 def _client(project: str, emulated: bool) -> storage.Client:
     if emulated:
         # STORAGE_EMULATOR_HOST routes the client; anonymous credentials keep it offline.
@@ -25,6 +23,8 @@ def _client(project: str, emulated: bool) -> storage.Client:
 
 
 class Blobs:
+    """One per process (cloudswarm.runtime caches it), so one HTTP connection pool."""
+
     def __init__(self, project: str, emulated: bool):
         self.client = _client(project, emulated)
 
