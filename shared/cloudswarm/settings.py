@@ -44,7 +44,7 @@ class Settings:
     project: str
     prefix: str = "cloudswarm"
     region: str = "us-central1"
-    default_model: str = "claude-sonnet-4-5"
+    default_model: str = "claude-sonnet-4-6"
     # Where task_dispatch is reachable (Cloud Tasks HTTP target) and who signs its OIDC tokens.
     dispatch_url: str = "http://127.0.0.1:8093"
     dispatch_service_account: str = ""
@@ -88,7 +88,7 @@ class Settings:
             project=project,
             prefix=prefix,
             region=env.get("CLOUDSWARM_REGION", "us-central1"),
-            default_model=env.get("CLOUDSWARM_DEFAULT_MODEL", "claude-sonnet-4-5"),
+            default_model=env.get("CLOUDSWARM_DEFAULT_MODEL", "claude-sonnet-4-6"),
             dispatch_url=env.get("CLOUDSWARM_DISPATCH_URL", "http://127.0.0.1:8093"),
             dispatch_service_account=env.get("CLOUDSWARM_DISPATCH_SA", ""),
             tasks_emulator_host=env.get("CLOUDSWARM_TASKS_EMULATOR_HOST", ""),

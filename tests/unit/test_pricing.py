@@ -19,6 +19,9 @@ LIST = {
     "claude-sonnet-4": (3, 15),
     "claude-haiku-4-5": (1, 5),
     "claude-3-5-haiku": (0.8, 4),
+    "claude-opus-4-7": (5, 25),
+    "claude-opus-4-6": (5, 25),
+    "claude-sonnet-4-6": (3, 15),
 }
 
 
@@ -83,7 +86,7 @@ def test_model_ids(model_id, canonical):
         "gpt-4o",
         "",
         "claude-sonnet",
-        "claude-opus-4-6",  # must not fall back to claude-opus-4 by prefix
+        "claude-opus-4-9",  # must not fall back to claude-opus-4 by prefix
         "claude-sonnet-4-5-2025",  # not a full date
         "claude-sonnet-4-5-20250929-v1",
         "CLAUDE-SONNET-4-5",

@@ -35,7 +35,7 @@ def test_defaults():
     assert s == Settings(project="proj")
     assert s.prefix == "cloudswarm"
     assert s.region == "us-central1"
-    assert s.default_model == "claude-sonnet-4-5"
+    assert s.default_model == "claude-sonnet-4-6"
     assert s.secrets_emulator_host == ""
     assert s.lease_ttl_s > s.turn_wall_s
     assert isinstance(s.max_tokens, int)
