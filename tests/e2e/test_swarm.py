@@ -60,7 +60,7 @@ def test_budget_admitting_about_three_calls_stops_before_the_cap(full_stack, mod
     # A call's worst case: its request (~10 kB) at the cache-write price plus max_tokens. Each
     # call reserves that much and gives back what it did not spend, so this cap admits a few
     # calls of the demo (which needs about 30) before the next worst case no longer fits.
-    per_call = pricing.worst_case_cost("claude-sonnet-4-5", 10_000, 4096)
+    per_call = pricing.worst_case_cost(runtime.settings().default_model, 10_000, 4096)
     cap = 3 * per_call
     sid, _ = service.start_swarm("demo", actor="e2e", budget=Budget(usd=cap))
     swarm = wait_for_status(sid, {"completed", "failed", "paused"})
