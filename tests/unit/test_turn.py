@@ -291,3 +291,21 @@ def test_unlimited_budgets_take_large_usd_allowances_not_one_per_call():
     store.mail("lead", "go")
     assert turn.run_turn(d, "s1", "lead").kind == "done"
     assert len(grants) == 1 and set(grants[0]) == {"usd"}
+
+
+def test_a_resumed_turn_also_reads_mail_that_came_meanwhile():
+    store = FakeStore()
+    call = tool_use("list_tasks", {}, tid="toolu_owed")
+    model = ScriptedModel(answer(text("ok")))
+    d, _ = make(model, store)
+    d.journal.save_conversation("s1", "lead", 1, [
+        {"role": "user", "content": [text("<turn>{}</turn>")]},
+        {"role": "assistant", "content": [call]},
+    ])  # fmt: skip
+    store.agents["lead"]["conv_version"] = 1
+    mid = store.mail("lead", "news while you were down")
+    assert turn.run_turn(d, "s1", "lead").kind == "done"
+    last = model.requests[0]["messages"][-1]["content"]
+    assert [b["type"] for b in last] == ["tool_result", "text"]
+    assert "news while you were down" in last[1]["text"]
+    assert [m["read"] for m in store.messages if m["id"] == mid] == [True]

@@ -112,21 +112,26 @@ def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
 def _drive(d: Deps, t: _Turn) -> TurnOutcome:
     s = d.settings
     pending = prompt.pending_tool_uses(t.messages)
+    inbox = d.store.unread(t.sid, t.aid)
+    if not pending and not inbox:
+        return TurnOutcome("idle", "nothing to do")
+    t.inbox_ids = [m["id"] for m in inbox]
+    opening = prompt.turn_message(t.agent, t.sid, inbox, _board(d, t)) if inbox else None
     if not pending:
-        inbox = d.store.unread(t.sid, t.aid)
-        if not inbox:
-            return TurnOutcome("idle", "nothing to do")
-        t.inbox_ids = [m["id"] for m in inbox]
-        board = _board(d, t)
-        t.messages = [*t.messages, prompt.turn_message(t.agent, t.sid, inbox, board)]
-    else:
-        t.consumed = True  # a resumed turn: its inbox was consumed by the turn that died
+        t.messages = [*t.messages, opening]
+        opening = None
     system = prompt.system_prompt(t.agent, t.swarm.get("goal", ""))
     tool_defs = prompt.tools_for(t.agent.get("role", "teammate"))
     while True:
         if pending:
             results = [_run_tool(d, t, b) for b in pending]
-            t.messages = [*t.messages, prompt.tool_results_message(results)]
+            answer = prompt.tool_results_message(results)
+            if opening:
+                # A resumed turn also reads the mail that came while the dead turn held the lease:
+                # after the results it owed, in the same user message.
+                answer["content"] += opening["content"]
+                opening = None
+            t.messages = [*t.messages, answer]
             pending = []
             if t.ended_by_tool:
                 _save(d, t, usage=None, spent=None)
