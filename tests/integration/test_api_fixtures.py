@@ -31,6 +31,7 @@ from emulators.stack import Stack
 from tests.conftest import listening_sockets, stack_environ, wait_until
 
 READY_TIMEOUT_S = 60
+PORT_WAIT_S = 30
 
 
 @dataclass
@@ -74,6 +75,7 @@ def functions(
         for name in names:
             spec = specs[name]
             label = f"test-{name}"
+            _wait_for_port(cfg.ports[name], name)
             proc = procs.spawn(label, spec.argv, {**spec.env, **extra}, stack.run_dir, REPO_ROOT)
             started[name] = Function(name, cfg.url(name), proc, str(stack.run_dir / f"{label}.log"))
         for name, fn in started.items():
@@ -88,6 +90,25 @@ def functions(
         )
         for f in started.values():
             (stack.run_dir / f"test-{f.name}.pid").unlink(missing_ok=True)
+
+
+def _wait_for_port(port: int, name: str) -> None:
+    """A port in the ephemeral range (32768-60999 on Linux: where an offset of 40000 puts the
+    stack) can be held for a moment as the local end of some outgoing connection."""
+    if not wait_until(lambda: procs.port_free(port), PORT_WAIT_S):
+        raise RuntimeError(
+            f"port {port} for {name} stayed in use for {PORT_WAIT_S} s; if it lies in "
+            "/proc/sys/net/ipv4/ip_local_port_range, choose a CLOUDSWARM_TEST_PORT_OFFSET that "
+            "puts the stack below it; sockets on it:\n" + _sockets_on(port)
+        )
+
+
+def _sockets_on(port: int) -> str:
+    try:
+        out = subprocess.run(["ss", "-tanp"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "(ss unavailable)"
+    return "\n".join(line for line in out.splitlines() if f":{port} " in line)
 
 
 def _ready(fn: Function, port: int, probe):

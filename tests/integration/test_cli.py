@@ -19,7 +19,7 @@ from cloudswarm.gcp.journal import Journal
 from tests.integration.test_api_fixtures import functions, new_key
 
 CLI = str(Path(sys.executable).parent / "cloudswarm")
-RUN_TIMEOUT_S = 300
+RUN_TIMEOUT_S = 150
 
 
 def cli(env: dict, *args: str, stdin: str | None = None, timeout: float = 120):
@@ -159,6 +159,7 @@ def test_keys_and_roles_from_the_command_line(admin, tmp_path):
     assert "api_key" not in json.loads(Path(admin["CLOUDSWARM_CONFIG"]).read_text())
 
 
+@pytest.mark.timeout(RUN_TIMEOUT_S + 120)
 def test_run_follows_a_swarm_to_completion(stack, tmp_path, api_url, clean_firestore, project):
     """The whole stack: the CLI starts a swarm through the API, agent turns run behind Pub/Sub
     push against the local model server (its scripted demo), and `run` follows the activity feed
@@ -170,7 +171,7 @@ def test_run_follows_a_swarm_to_completion(stack, tmp_path, api_url, clean_fires
         result = cli(
             env, "run", "Write a short guide to the task board", "--usd", "5",
             "--timeout", str(RUN_TIMEOUT_S), "--interval", "0.5",
-            timeout=RUN_TIMEOUT_S + 60,
+            timeout=RUN_TIMEOUT_S + 30,
         )  # fmt: skip
         logs = {name: fn.log_tail(30) for name, fn in fns.items()}
         assert result.returncode == 0, (
