@@ -60,8 +60,9 @@ def authenticate(request: flask.Request, cfg: ApiConfig) -> Principal:
     with translated("check token"):
         snaps = list(db.get_all([key_ref, revoked_ref, *window.refs]))
     by_path = {s.reference.path: s for s in snaps}
-    key, revoked = by_path[key_ref.path], by_path[revoked_ref.path]
-    if not key.exists or key.get("revoked") or key.get("role") != claims.role:
+    key = by_path[key_ref.path].to_dict() or {}
+    revoked = by_path[revoked_ref.path]
+    if not key or key.get("revoked") or key.get("role") != claims.role:
         log.info("token of key %s refused: key revoked, deleted or changed", claims.key_id)
         raise unauthorized("this token's API key was revoked")
     if revoked.exists:

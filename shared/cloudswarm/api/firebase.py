@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from functools import cache
 
 from cloudswarm.api.config import ApiConfig
@@ -37,14 +38,22 @@ def ui_credentials(cfg: ApiConfig, *, key_id: str, role: str, name: str) -> dict
     return out
 
 
+_app_lock = threading.Lock()
+
+
 @cache
 def _app(project: str, service_account: str):
     import firebase_admin
 
-    options = {"projectId": project}
-    if service_account:
-        options["serviceAccountId"] = service_account
-    return firebase_admin.initialize_app(options=options, name="cloudswarm-api")
+    # Two first requests at once must not both initialise (the second would raise).
+    with _app_lock:
+        try:
+            return firebase_admin.get_app("cloudswarm-api")
+        except ValueError:
+            options = {"projectId": project}
+            if service_account:
+                options["serviceAccountId"] = service_account
+            return firebase_admin.initialize_app(options=options, name="cloudswarm-api")
 
 
 def _custom_token(cfg: ApiConfig, uid: str, claims: dict) -> str:

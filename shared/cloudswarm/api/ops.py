@@ -27,7 +27,7 @@ def page(collection, query, order: str, direction: str, limit: int, token: str |
     if token:
         with translated("read page cursor"):
             cursor = collection.document(token).get()
-        if not cursor.exists or cursor.get(order) is None:
+        if not cursor.exists or (cursor.to_dict() or {}).get(order) is None:
             raise ApiError(422, "validation_failed", "page_token: unknown or expired")
         q = q.start_after(cursor)
     with translated("read page"):
