@@ -199,8 +199,10 @@ def test_every_route_through_one_swarm_lifecycle(api, tok, keys, project):
         api.request("POST", "/api/kill-switch/release", admin, json={"reason": "drill over"})
     )
     assert released["engaged"] is False
-    switch = _ok(api.request("GET", "/api/kill-switch", viewer))
+    switch = _ok(api.request("GET", "/api/kill-switch", operator))
     assert [a["reason"] for a in switch["audit"][:2]] == ["drill over", "drill"]
+    seen_by_viewer = _ok(api.request("GET", "/api/kill-switch", viewer))
+    assert seen_by_viewer["engaged"] is False and seen_by_viewer["audit"] == []
 
     # -- swarm and agent control ----------------------------------------------------------------
     paused = _ok(
