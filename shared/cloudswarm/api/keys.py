@@ -155,17 +155,22 @@ def _audit(action: str, actor: str, subject: str, role: str | None = None) -> di
 
 
 def bootstrap_admin_key(
-    value: str | None = None, *, name: str = "bootstrap-admin", role: str = "admin", project=None
+    value: str | None = None,
+    *,
+    name: str = "bootstrap-admin",
+    role: str = "admin",
+    db: firestore.Client | None = None,
 ) -> str:
     """Write a key straight to Firestore (no API call, so it works before any key exists).
 
     For deploy docs and the local stack: ``value`` (from ``generate_key()``) lets the caller
     decide the key and write it to a file first; the call is idempotent for the same value.
+    ``db`` defaults to the client of GOOGLE_CLOUD_PROJECT (and FIRESTORE_EMULATOR_HOST).
     Returns the key.
     """
     from cloudswarm.settings import settings
 
-    keys = Keys(fs.client(project or settings().project))
+    keys = Keys(db or fs.client(settings().project))
     if value:
         existing = keys.verify(value)
         if existing is not None:
