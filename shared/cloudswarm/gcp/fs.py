@@ -42,6 +42,12 @@ def translated(what: str) -> Iterator[None]:
         raise TransientError(f"firestore {what}: {e.message}") from e
     except (gexc.PermissionDenied, gexc.Unauthenticated, gexc.InvalidArgument) as e:
         raise PermanentError(f"firestore {what}: {e.message}") from e
+    except ValueError as e:
+        # A transaction whose every commit was aborted (contention) ends as a ValueError from
+        # the client's retry loop: still contention, so transient, never an unhandled crash.
+        if isinstance(e.__cause__, _TRANSIENT):
+            raise TransientError(f"firestore {what}: {e}") from e
+        raise
 
 
 class Paths:
