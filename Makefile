@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TASKS_VENV := .venv-tasks
 export GOOGLE_CLOUD_PROJECT ?= cloudswarm-local
 
-.PHONY: help setup prereqs lint format test test-unit test-integration test-e2e dev stack-up stack-down demo lock clean bundle deploy web web-setup
+.PHONY: help setup prereqs lint format test test-unit test-integration test-e2e dev stack-up stack-down demo lock clean bundle deploy web web-setup bench
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -90,3 +90,6 @@ web-setup: ## Install the web UI's packages and Debian's Chromium for its browse
 	@if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then \
 		cd web && $(NPM_INSTALL); fi
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+bench: setup ## Measure turn overhead, Firestore per turn, throughput, kill-switch halt, caching, imports (bench/results.*)
+	$(PY) -m bench
