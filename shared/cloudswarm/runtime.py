@@ -62,6 +62,13 @@ def model():
     )
 
 
+@cache
+def rng() -> random.Random:
+    """One generator per process. A new one per turn, seeded alike, would make every turn draw
+    the same numbers: with a chaos seed, every turn would crash at the same step (or none)."""
+    return random.Random(settings().chaos_seed or None)
+
+
 def deps() -> Deps:
     s = settings()
     return Deps(
@@ -73,6 +80,6 @@ def deps() -> Deps:
         scheduler=scheduler(),
         model=model(),
         clock=_Clock(),
-        rng=random.Random(s.chaos_seed or None),
+        rng=rng(),
         watch=watch(),
     )
