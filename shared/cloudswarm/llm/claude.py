@@ -95,10 +95,21 @@ class Claude:
         )
 
 
+# Error types the API also sends as an SSE ``error`` event after a stream has started: the HTTP
+# status is then 200, and only the body says it is an overload, not a bad request.
+_TRANSIENT_TYPES = frozenset({"overloaded_error", "rate_limit_error", "api_error", "timeout_error"})
+
+
+def _error_type(e: anthropic.APIStatusError) -> str | None:
+    body = e.body if isinstance(e.body, dict) else {}
+    err = body.get("error")
+    return err.get("type") if isinstance(err, dict) else None
+
+
 def _translate(e: Exception) -> Exception:
     if isinstance(e, anthropic.APIStatusError):
         code = e.status_code
-        if code == 429 or code == 529 or code == 408 or code >= 500:
+        if code in (408, 429, 529) or code >= 500 or _error_type(e) in _TRANSIENT_TYPES:
             return TransientError(f"model API {code}: {e.message}", retry_after=_retry_after(e))
         return PermanentError(f"model API {code}: {e.message}")
     if isinstance(e, anthropic.APIConnectionError | anthropic.APITimeoutError):
