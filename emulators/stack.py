@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import fcntl
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -181,6 +182,31 @@ class Stack:
     def watch_children(self) -> str | None:
         """The first service this Stack started whose process has exited, if any."""
         return next((n for n, p in self._procs.items() if p.poll() is not None), None)
+
+    def restart(self, name: str, *, crash: bool = True) -> None:
+        """Stop one service (SIGKILL by default: a crash, not a shutdown) and start it again with
+        the same command, then wait until it answers. For chaos tests. The old log is kept as
+        ``<name>.log.<n>``, so nothing the service wrote before is lost."""
+        spec = next((s for s in services.build(self.config) if s.name == name), None)
+        pgid = self.running().get(name)
+        if spec is None or pgid is None:
+            raise StackError(f"{name} is not a running service of this stack")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL if crash else signal.SIGTERM)
+        deadline = time.monotonic() + self.timeout
+        while procs.group_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if name in self._procs:
+            self._procs[name].wait(timeout=5)
+        log = self.run_dir / f"{name}.log"
+        n = 1 + sum(1 for _ in self.run_dir.glob(f"{name}.log.*"))
+        if log.exists():
+            log.rename(self.run_dir / f"{name}.log.{n}")
+        self._procs[name] = procs.spawn(name, spec.argv, spec.env, self.run_dir, REPO_ROOT)
+        while not spec.probe():
+            if self._procs[name].poll() is not None or time.monotonic() > deadline:
+                raise StackError(f"{name} did not come back; its log ends:\n{self._tail(name)}")
+            time.sleep(0.05)
 
 
 def _since(t0: float) -> str:
