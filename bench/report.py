@@ -197,7 +197,8 @@ def chart(results: dict, path: Path) -> str | None:
         ax.axhline(o["median_ms"]["floor"] * 1.3, color="red", ls="--", label="1.3x floor")
         ax.set_ylabel("ms (median)")
         ax.set_title(f"Turn vs floor: {o['ratio']:.2f}x")
-        ax.legend(fontsize=6, loc="upper right")
+        ax.set_xlim(-0.5, 4.5)  # room on the right for the legend of the floor's parts
+        ax.legend(fontsize=6, loc="center right")
     ax = axes[0][1]
     if b := f.get("board"):
         labels, reads, writes = [], [], []
