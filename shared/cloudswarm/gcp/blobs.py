@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import requests
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
@@ -22,6 +23,19 @@ def _client(project: str, emulated: bool) -> storage.Client:
     return storage.Client(project=project)
 
 
+# Overloaded, or not reachable within the client's own retry deadline (the client then raises
+# RetryError, or the HTTP library's error): all transient, so a turn retries and lets go of its
+# lease instead of dying with it held.
+_UNREACHABLE = (
+    gexc.ServiceUnavailable,
+    gexc.InternalServerError,
+    gexc.TooManyRequests,
+    gexc.RetryError,
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+)
+
+
 class Blobs:
     """One per process (cloudswarm.runtime caches it), so one HTTP connection pool."""
 
@@ -33,7 +47,7 @@ class Blobs:
             self.client.bucket(bucket).blob(name).upload_from_string(
                 data, content_type=content_type
             )
-        except (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests) as e:
+        except _UNREACHABLE as e:
             raise TransientError(f"gcs put {bucket}/{name}: {e}") from e
         except gexc.GoogleAPICallError as e:
             raise PermanentError(f"gcs put {bucket}/{name}: {e}") from e
@@ -43,7 +57,7 @@ class Blobs:
             return self.client.bucket(bucket).blob(name).download_as_bytes()
         except gexc.NotFound as e:
             raise NotFound(f"gs://{bucket}/{name} does not exist") from e
-        except (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.TooManyRequests) as e:
+        except _UNREACHABLE as e:
             raise TransientError(f"gcs get {bucket}/{name}: {e}") from e
 
     def put_json(self, bucket: str, name: str, obj) -> None:
