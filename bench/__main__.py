@@ -32,7 +32,8 @@ from bench import (  # noqa: E402
 )
 from bench.env import BENCH_DIR, Env  # noqa: E402
 
-# Stack figures in the order they run; the kill switch last, as it leaves agents woken behind it.
+# Stack figures in the order they run. The kill switch before the scale figure, whose largest
+# swarm leaves the emulators busy for a while; the kill figure ends every swarm it leaves behind.
 STACK_FIGURES = {
     "overhead": (
         fig_overhead,
@@ -40,13 +41,13 @@ STACK_FIGURES = {
     ),
     "board": (fig_board, lambda env, quick: fig_board.run(env)),
     "cache": (fig_cache, lambda env, quick: fig_cache.run(env)),
+    "kill": (fig_kill, lambda env, quick: fig_kill.run(env, n=10 if quick else fig_kill.AGENTS)),
     "scale": (
         fig_scale,
         lambda env, quick: fig_scale.run(
             env, sizes=(2, 10) if quick else fig_scale.SIZES, window_s=8 if quick else 15
         ),
     ),
-    "kill": (fig_kill, lambda env, quick: fig_kill.run(env, n=10 if quick else fig_kill.AGENTS)),
 }
 ALL = [*STACK_FIGURES, "imports"]
 

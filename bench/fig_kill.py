@@ -66,8 +66,12 @@ def run(env: Env, n: int = AGENTS) -> dict:
         del released
     last_close = max((r.get("closed_by_client_at") or r["done_at"]) for r in done)
     by_client = sum(1 for r in done if r.get("closed_by_client_at"))
-    # Leave the platform usable: end this swarm, then release the switch.
+    # Leave the platform usable: end this swarm and the earlier figures' (whose agents would
+    # otherwise wake with the release), then release the switch.
     service.set_swarm_status(sid, SwarmStatus.KILLED, actor="bench", reason="bench over")
+    for other in fixtures.CREATED:
+        if other != sid and store.get_swarm(other)["status"] == "running":
+            service.set_swarm_status(other, SwarmStatus.COMPLETED, actor="bench", reason="done")
     service.set_kill_switch(engaged=False, actor="bench", reason="bench over")
     closes = sorted((r.get("closed_by_client_at") or r["done_at"]) - engaged for r in done)
     return {

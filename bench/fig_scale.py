@@ -16,7 +16,9 @@ an answer to the tool result). Agents 2 (a ring needs two), 10, 50, 100.
   in that call's ``<turn>`` inbox (read back from the transcript in GCS), and the call's response
   id identifies the model server's log entry.
 - **no turn lost**: after the window the scenario switches to one that forwards nothing; once
-  the swarm is quiet every message must have been read, by exactly one turn, and no lease held.
+  the swarm is quiet (or after 90 s) every message must have been read, none forwarded twice,
+  and no lease held. A turn that died holding its lease is recovered only by its watchdog at
+  lease expiry (561 s by default): its agent's mail is then reported as unread after the drain.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ def run(env: Env, sizes=SIZES, window_s: float = WINDOW_S, latency_s: float = LA
         "window_s": window_s,
         "points": points,
         "no_turn_lost": all(
-            p["lost"] == 0 and p["duplicated"] == 0 and not p["stuck_leases"] for p in points
+            p["unread_after_drain"] == 0 and p["duplicated"] == 0 and not p["stuck_leases"]
+            for p in points
         ),
         "relay": {"delivered": relay.delivered, "failed": relay.failed},
     }
@@ -137,7 +140,9 @@ def _point(env: Env, n: int, window_s: float, latency_s: float, drain) -> dict:
         "delivery_mean_ms": round(statistics.fmean(lat) * 1000, 1) if lat else None,
         "other_invocations": _kinds(other),
         "messages_total": delivery["total"],
-        "lost": delivery["unread"],
+        # Unread when the drain gave up: mail of agents whose turn died holding its lease waits
+        # for the watchdog at lease expiry (561 s by default), longer than the bench waits.
+        "unread_after_drain": delivery["unread"],
         "duplicated": delivery["forwarded_twice"],
         "read_again_after_failed_turn": delivery["read_again"],
     }

@@ -17,12 +17,14 @@ BATCH = 400  # Firestore allows 500 writes per commit
 # docs/bench.md, "Found while measuring").
 BUDGET = Budget(usd=1000.0)
 ALLOWANCE_USD = 5.0
+CREATED: list[str] = []  # the swarms this run seeded
 
 
 def swarm(store, goal: str, budget: Budget | None = None) -> str:
     """A running swarm whose lead has read its goal (so no later sweep wakes the lead)."""
     sid, _ = store.create_swarm(goal=goal, model=MODEL, budget=budget or BUDGET, created_by="bench")
     store.p.messages(sid).document("goal").update({"read": True})
+    CREATED.append(sid)
     return sid
 
 

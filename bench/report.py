@@ -47,8 +47,10 @@ def verdicts(r: dict) -> list[dict]:
         rows.append(
             {
                 "figure": f"Throughput vs agents (model latency {s['latency_s']:g} s per call)",
-                "measured": f"turns/s {text}; lost {sum(p['lost'] for p in pts)}, "
-                f"duplicated {sum(p['duplicated'] for p in pts)}",
+                "measured": f"turns/s {text}; unread after drain "
+                f"{sum(p['unread_after_drain'] for p in pts)}, leases held by dead turns "
+                f"{sum(len(p['stuck_leases']) for p in pts)}, duplicated "
+                f"{sum(p['duplicated'] for p in pts)}",
                 "target": "grows until the emulator saturates; no turn lost",
                 "met": grows and holds and s["no_turn_lost"],
             }
@@ -126,15 +128,17 @@ def markdown(results: dict, methods: dict[str, str]) -> str:
         out += [
             "## Throughput and delivery latency by swarm size",
             "",
-            "| agents | turns/s | p50 delivery | p99 delivery | warm-up | lost | duplicated | "
-            "re-read after a failed turn |",
-            "|---|---|---|---|---|---|---|---|",
+            "| agents | turns/s | p50 delivery | p99 delivery | warm-up | unread after drain | "
+            "leases held by dead turns | duplicated | re-read after a failed turn | "
+            "relay POSTs failed |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for p in s["points"]:
             out.append(
                 f"| {p['agents']} | {p['turns_per_s']:.2f} | {_ms(p['delivery_p50_ms'])} | "
-                f"{_ms(p['delivery_p99_ms'])} | {p['warmup_s']:.0f} s | {p['lost']} | "
-                f"{p['duplicated']} | {p['read_again_after_failed_turn']} |"
+                f"{_ms(p['delivery_p99_ms'])} | {p['warmup_s']:.0f} s | "
+                f"{p['unread_after_drain']} | {len(p['stuck_leases'])} | {p['duplicated']} | "
+                f"{p['read_again_after_failed_turn']} | {p.get('relay_failed', 0)} |"
             )
         out.append("")
     if o := results["figures"].get("overhead"):
