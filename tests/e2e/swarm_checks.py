@@ -7,6 +7,7 @@ from collections import Counter
 from cloudswarm import runtime
 from cloudswarm.gcp.journal import Journal
 from cloudswarm.settings import settings
+from tests.conftest import wait_until
 
 
 def assert_exactly_once(sid: str, model_requests: list[dict], expected_tasks: int) -> None:
@@ -35,5 +36,9 @@ def assert_exactly_once(sid: str, model_requests: list[dict], expected_tasks: in
     ]
     assert transcripts == len(answered), (transcripts, len(answered))
 
-    for a in store.list_agents(sid):
-        assert a["lease"] is None, f"{a['id']} still holds a lease"
+    # A turn still finishing, or killed and waiting for its watchdog at lease expiry, may hold a
+    # lease as the swarm completes; none may keep it past the lease's lifetime.
+    def held() -> list[str]:
+        return [a["id"] for a in store.list_agents(sid) if a["lease"] is not None]
+
+    assert wait_until(lambda: not held(), timeout=30, every=0.25), f"leases held: {held()}"
