@@ -218,17 +218,66 @@ def test_turn_near_its_time_limit_rings_itself_to_continue():
     assert d.journal.conversations[("lead", 1)][-1]["content"][0]["name"] == "list_tasks"
 
 
-def test_wake_pending_rings_again_after_release():
+def test_an_answer_that_comes_after_the_lease_could_have_lapsed_is_dropped_but_paid_for():
+    def slow(request, should_abort):
+        d.clock.t += 115  # the lease (120 s) is within its margin of expiring
+
+    model = ScriptedModel(answer(tool_use("create_task", {"id": "t1", "title": "T"})), on_call=slow)
+    d, store = make(model, turn_wall_s=50, lease_ttl_s=120)
+    store.mail("lead", "go")
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "continued" and d.bus.rings == ["lead"]
+    # Nothing the turn did may land: no conversation, no tool effect, mail still unread.
+    assert d.journal.conversations == {} and store.tasks == {}
+    assert store.agents["lead"]["conv_version"] == 0 and store.unread("s1", "lead")
+    assert store.agents["lead"]["spent"]["usd"] > 0
+
+
+def test_tool_calls_replayed_late_in_the_lease_wait_for_the_next_turn():
+    d, store = make(ScriptedModel(), turn_wall_s=100, lease_ttl_s=120)
+    create = tool_use("create_task", {"id": "t1", "title": "T"})
+    d.journal.conversations[("lead", 1)] = [
+        {"role": "user", "content": [text("go")]},
+        {"role": "assistant", "content": [create]},
+    ]
+    store.agents["lead"]["conv_version"] = 1
+    load = d.journal.load_conversation
+
+    def slow_load(sid, aid, version):
+        d.clock.t += 115  # a stalled read leaves the lease within its margin of expiring
+        return load(sid, aid, version)
+
+    d.journal.load_conversation = slow_load
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "continued" and d.bus.rings == ["lead"]
+    assert store.tasks == {} and store.agents["lead"]["conv_version"] == 1
+
+
+def test_mail_during_the_turn_rings_again_after_release():
     model = ScriptedModel(answer(text("ok")))
     d, store = make(model)
     store.mail("lead", "first")
 
-    def doorbell_meanwhile(request, should_abort):
+    def mail_meanwhile(request, should_abort):
+        store.mail("lead", "second")
         store.agents["lead"]["wake_pending"] = True
 
-    model.on_call = doorbell_meanwhile
+    model.on_call = mail_meanwhile
     turn.run_turn(d, "s1", "lead")
     assert d.bus.rings == ["lead"]
+
+
+def test_a_duplicate_doorbell_during_the_turn_does_not_ring_again():
+    model = ScriptedModel(answer(text("ok")))
+    d, store = make(model)
+    store.mail("lead", "first")
+
+    def duplicate_meanwhile(request, should_abort):
+        store.agents["lead"]["wake_pending"] = True
+
+    model.on_call = duplicate_meanwhile
+    assert turn.run_turn(d, "s1", "lead").kind == "done"
+    assert d.bus.rings == [] and store.agents["lead"]["wake_pending"] is False
 
 
 @pytest.mark.parametrize(
@@ -309,3 +358,29 @@ def test_a_resumed_turn_also_reads_mail_that_came_meanwhile():
     assert [b["type"] for b in last] == ["tool_result", "text"]
     assert "news while you were down" in last[1]["text"]
     assert [m["read"] for m in store.messages if m["id"] == mid] == [True]
+
+
+def test_a_conversation_that_cannot_be_read_yet_is_retried_with_the_lease_given_back():
+    d, store = make(ScriptedModel())
+    store.agents["lead"]["conv_version"] = 3
+
+    def unreachable(sid, aid, version):
+        raise TransientError("storage unavailable")
+
+    d.journal.load_conversation = unreachable
+    out = turn.run_turn(d, "s1", "lead")
+    assert out.kind == "retry" and store.agents["lead"]["lease"] is None
+    assert [k for k, *_ in d.scheduler.items] == ["watchdog", "retry"]
+
+
+def test_an_unforeseen_error_gives_the_lease_back_and_propagates_for_redelivery():
+    d, store = make(ScriptedModel())
+    store.mail("lead", "go")
+
+    def broken(sid, aid, limit=20):
+        raise RuntimeError("bug")
+
+    store.unread = broken
+    with pytest.raises(RuntimeError, match="bug"):
+        turn.run_turn(d, "s1", "lead")
+    assert store.agents["lead"]["lease"] is None

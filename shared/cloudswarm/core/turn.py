@@ -8,6 +8,7 @@ are executed again, and their effects, keyed by tool_use id, are not repeated.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import random
@@ -74,6 +75,7 @@ class _Turn:
 def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
     s = d.settings
     turn_id = uuid.uuid4().hex[:16]
+    leased_at = d.clock.monotonic()  # before the lease is granted, so never late
     lease = d.store.acquire_lease(sid, aid, turn_id, s.lease_ttl_s)
     if lease.kind != "acquired":
         return TurnOutcome(lease.kind, lease.reason)
@@ -88,25 +90,47 @@ def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
         raise
     agent = {"id": aid, **lease.agent}
     version = agent.get("conv_version", 0)
-    messages = d.journal.load_conversation(sid, aid, version) if version else []
-    t = _Turn(sid, aid, turn_id, agent, lease.swarm, messages, version, d.clock.monotonic())
-    _chaos(d, "after_lease", t)
+    t = _Turn(sid, aid, turn_id, agent, lease.swarm, [], version, leased_at)
     try:
+        if version:
+            t.messages = d.journal.load_conversation(sid, aid, version)
+        _chaos(d, "after_lease", t)
         outcome = _drive(d, t)
+    except ChaosCrash:
+        raise  # a simulated process death releases nothing
     except Halted as e:
         outcome = TurnOutcome("halted", str(e), t.calls)
     except TransientError as e:
         delay = _backoff(d, agent, e)
-        d.scheduler.schedule("retry", {"swarm_id": sid, "agent_id": aid}, delay)
+        try:
+            d.scheduler.schedule("retry", {"swarm_id": sid, "agent_id": aid}, delay)
+        except Exception:
+            with contextlib.suppress(Exception):
+                d.store.release_lease(sid, aid, turn_id, {"activity": "error; retrying"})
+            raise
         outcome = TurnOutcome("retry", f"{e}; retrying in {delay:.1f}s", t.calls)
     except PermanentError as e:
         _fail_agent(d, t, str(e))
         return TurnOutcome("failed", str(e), t.calls)
+    except Exception:
+        # Unforeseen: give the lease back now (the doorbell is redelivered and, after its
+        # attempts, dead-lettered) rather than leave the agent stuck until the watchdog.
+        with contextlib.suppress(Exception):
+            d.store.release_lease(sid, aid, turn_id, {"activity": "error; retrying"})
+        raise
     _chaos(d, "before_release", t)
     ring = d.store.release_lease(sid, aid, turn_id, _final_updates(d, t, outcome))
-    if outcome.kind == "continued" or (ring and outcome.kind in ("done", "idle")):
+    if outcome.kind == "continued" or (ring and outcome.kind in ("done", "idle") and _mail(d, t)):
         d.bus.ring(sid, aid)
     return outcome
+
+
+def _mail(d: Deps, t: _Turn) -> bool:
+    """Whether a doorbell that came during the turn brought work. A finished turn leaves only
+    unread mail behind; a duplicate doorbell brings none, and re-ringing for it would keep an
+    agent waking itself (each ring's duplicate lands while the next turn holds the lease). The
+    lease is already free, so mail sent after this read rings the agent on its own."""
+    return bool(d.store.unread(t.sid, t.aid, limit=1))
 
 
 def _drive(d: Deps, t: _Turn) -> TurnOutcome:
@@ -124,6 +148,8 @@ def _drive(d: Deps, t: _Turn) -> TurnOutcome:
     tool_defs = prompt.tools_for(t.agent.get("role", "teammate"))
     while True:
         if pending:
+            if _lease_running_out(d, t):
+                return TurnOutcome("continued", "lease nearly expired", t.calls)
             results = [_run_tool(d, t, b) for b in pending]
             answer = prompt.tool_results_message(results)
             if opening:
@@ -178,6 +204,19 @@ def _drive(d: Deps, t: _Turn) -> TurnOutcome:
         spent = {"usd": cost, "tokens": usage.total_tokens, "turns": need.get("turns", 0)}
         for axis, amount in spent.items():
             t.agent["spent"][axis] = t.agent["spent"].get(axis, 0) + amount
+        if _lease_running_out(d, t):
+            # The answer is dropped (the next turn asks again), but what it cost is recorded.
+            d.store.commit_step(
+                t.sid,
+                t.aid,
+                t.turn_id,
+                conv_version=None,
+                read_ids=[],
+                usage={**response.usage, "cost_usd": cost},
+                spent=spent,
+                activity="working",
+            )
+            return TurnOutcome("continued", "lease nearly expired", t.calls)
         _save(d, t, usage={**response.usage, "cost_usd": cost}, spent=spent)
         _chaos(d, "after_save", t)
         pending = [b for b in response.content if b.get("type") == "tool_use"]
@@ -215,6 +254,16 @@ def _run_tool(d: Deps, t: _Turn, block: dict) -> tuple[str, dict, bool]:
         t.msgs_sent += block["name"] == "send_message"
         t.ended_by_tool = t.ended_by_tool or block["name"] in ENDS_TURN
     return block["id"], res.content, res.is_error
+
+
+def _lease_running_out(d: Deps, t: _Turn) -> bool:
+    """The lease as a fence, at no cost: a turn writes its conversation or runs a tool only
+    while its lease is certain to be live. ``t.started`` was read before the lease was granted,
+    so the lease ends no sooner than ``started + ttl``; the watchdog frees it only after that.
+    The margin leaves room for the write itself. A turn past it stops and rings itself."""
+    s = d.settings
+    margin = min(30.0, s.lease_ttl_s * 0.1)
+    return d.clock.monotonic() - t.started > s.lease_ttl_s - margin
 
 
 def _save(d: Deps, t: _Turn, *, usage: dict | None, spent: dict | None) -> None:
