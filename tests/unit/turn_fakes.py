@@ -90,7 +90,8 @@ class FakeStore:
 
     def commit_step(self, sid, aid, turn_id, *, conv_version, read_ids, usage, spent, activity):
         a = self.agents[aid]
-        a["conv_version"] = conv_version
+        if conv_version is not None:
+            a["conv_version"] = conv_version
         for m in self.messages:
             if m["id"] in read_ids:
                 m["read"] = True

@@ -145,7 +145,7 @@ class AgentStore:
         aid: str,
         turn_id: str,
         *,
-        conv_version: int,
+        conv_version: int | None,
         read_ids: list[str],
         usage: dict | None,
         spent: dict | None,
@@ -153,9 +153,12 @@ class AgentStore:
     ) -> None:
         """Record one model step atomically: the new conversation version, the messages it
         consumed, and its usage. The conversation object itself is already in GCS.
+        ``conv_version`` None records the usage alone (an answer the turn had to drop).
         """
         batch = self.db.batch()
-        upd: dict = {"conv_version": conv_version, "activity": activity}
+        upd: dict = {"activity": activity}
+        if conv_version is not None:
+            upd["conv_version"] = conv_version
         for k, v in (usage or {}).items():
             upd[f"usage.{k}"] = firestore.Increment(v)
         for k, v in (spent or {}).items():
