@@ -207,6 +207,31 @@ def test_allowances_are_fail_closed(store, sid):
     assert store.get_swarm(sid)["granted"]["usd"] == pytest.approx(0.6)
 
 
+def test_an_ended_swarm_gives_unspent_allowance_back_to_the_daily_cap(store, sid):
+    day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    other, _ = store.create_swarm(goal="g2", model="m", budget=Budget(usd=1.0), created_by="op")
+    for swarm in (sid, other):
+        err, _ = store.grant_allowance(
+            swarm, "lead", {"usd": 0.4}, {"usd": 0.4}, daily_cap_usd=100, day=day
+        )
+        assert err is None
+    store.commit_step(
+        sid, "lead", "t", conv_version=1, read_ids=[], usage=None, spent={"usd": 0.1}, activity="x"
+    )
+    granted = lambda: store.db.collection("budget_days").document(day).get().get("granted_usd")  # noqa: E731
+    assert granted() == pytest.approx(0.8)
+    store.set_swarm_status(sid, SwarmStatus.COMPLETED, actor="lead")
+    assert granted() == pytest.approx(0.5)  # 0.3 unspent came back
+    assert store.get_agent(sid, "lead")["allowance"]["usd"] == pytest.approx(0.1)
+    # A lead still in a turn keeps what covers its call in flight.
+    assert store.acquire_lease(other, "lead", "turn-1", 60).kind == "acquired"
+    store.set_swarm_status(other, SwarmStatus.FAILED, actor="op", reason="stop")
+    assert granted() == pytest.approx(0.5)
+    # Ending again (a replay) gives nothing back twice.
+    store.set_swarm_status(sid, SwarmStatus.COMPLETED, actor="lead")
+    assert granted() == pytest.approx(0.5)
+
+
 def test_artifact_versions_detect_conflicting_writes(store, sid):
     w1 = store.write_artifact_body(sid, "lead", "notes.md", "obj1", 3, None)
     assert effect(store, sid, "w1", "write_artifact", w1).content["version"] == 1

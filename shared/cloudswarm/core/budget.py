@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from cloudswarm.core import pricing
 
+CALLS_PER_GRANT = 4  # worst-case calls one USD allowance covers
+
 
 def worst_case(model: str, request_bytes: int, max_tokens: int) -> dict:
     """Upper bounds for one call on every budget axis.
@@ -27,7 +29,9 @@ def chunk(budget: dict, need: dict, agents: int, daily_cap_usd: float) -> dict:
         cap = budget.get(axis)
         share = cap / (4 * max(agents, 1)) if cap else float("inf")
         if axis == "usd":
-            share = min(share, daily_cap_usd / 20)
+            # A few calls' worth at most: an allowance is reserved from the global daily cap
+            # until its swarm ends, so a large one would starve other swarms of the cap.
+            share = min(share, daily_cap_usd / 20, CALLS_PER_GRANT * need.get("usd", 0))
         elif axis == "turns":
             share = max(1, int(share)) if cap else 0
         out[axis] = max(need.get(axis, 0), share if share != float("inf") else 0)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import uuid
 from dataclasses import asdict
 
 from google.cloud import firestore
 
-from cloudswarm.core.models import Budget, Role, SwarmStatus, transition
+from cloudswarm.core.models import TERMINAL_SWARM, Budget, Role, SwarmStatus, transition
 from cloudswarm.errors import Conflict, NotFound
 from cloudswarm.gcp.fs import now, translated
 
@@ -20,6 +21,11 @@ ZERO_USAGE = {
     "cost_usd": 0.0,
 }
 AXES = ("usd", "tokens", "turns")
+MAX_AGENTS_SCANNED = 500  # above the per-swarm agent limit
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
 
 
 def new_agent_doc(
@@ -147,6 +153,8 @@ class SwarmStore:
             upd = {"status": new.value, "status_reason": reason or None, "updated_at": now()}
             if summary:
                 upd["summary"] = summary
+            if new in TERMINAL_SWARM:
+                self._return_allowances(txn, sid, snap.to_dict())
             txn.update(ref, upd)
             txn.set(
                 self.p.events(sid).document(),
@@ -160,6 +168,35 @@ class SwarmStore:
 
         with translated("set swarm status"):
             return txn_fn(self.db.transaction())
+
+    def _return_allowances(self, txn, sid: str, swarm: dict) -> None:
+        """An ended swarm gives its agents' unspent USD back to today's global daily cap.
+
+        Only agents without a lease: a turn still finishing keeps what covers its call in
+        flight (its next check sees the swarm ended). No agent can take a lease afterwards, as
+        the lease transaction reads this swarm's status. Allowances granted on an earlier day
+        are not returned: that day's cap no longer limits anything.
+        """
+        today = _today()
+        granted_today = (swarm.get("granted_day") or {}).get(today, 0.0)
+        if granted_today <= 0:
+            return
+        agents = list(self.p.agents(sid).limit(MAX_AGENTS_SCANNED).stream(transaction=txn))
+        unspent = 0.0
+        for snap in agents:  # every read before the first write, as transactions require
+            a = snap.to_dict()
+            left = (a.get("allowance") or {}).get("usd", 0) - (a.get("spent") or {}).get("usd", 0)
+            if a.get("lease") or left <= 0:
+                continue
+            unspent += left
+            txn.update(snap.reference, {"allowance.usd": firestore.Increment(-left)})
+        back = min(unspent, granted_today)
+        if back > 0:
+            txn.set(
+                self.p.budget_day(today),
+                {"granted_usd": firestore.Increment(-back)},
+                merge=True,
+            )
 
     # -- kill switch -------------------------------------------------------------------------
 
@@ -262,16 +299,18 @@ class SwarmStore:
                         {},
                     )
                 grant["usd"] = usd_short
-            txn.update(
-                swarm_ref,
-                {f"granted.{a}": firestore.Increment(v) for a, v in grant.items()},
-            )
+            swarm_upd = {f"granted.{a}": firestore.Increment(v) for a, v in grant.items()}
+            if grant.get("usd"):
+                txn.set(day_ref, {"granted_usd": firestore.Increment(grant["usd"])}, merge=True)
+                # What this swarm holds of the day's cap, to give back when it ends. Only the
+                # current day is kept, so the swarm document does not grow day by day.
+                held = (swarm.to_dict().get("granted_day") or {}).get(day, 0.0)
+                swarm_upd["granted_day"] = {day: held + grant["usd"]}
+            txn.update(swarm_ref, swarm_upd)
             txn.update(
                 agent_ref,
                 {f"allowance.{a}": firestore.Increment(v) for a, v in grant.items()},
             )
-            if grant.get("usd"):
-                txn.set(day_ref, {"granted_usd": firestore.Increment(grant["usd"])}, merge=True)
             return None, grant
 
         with translated("grant allowance"):
