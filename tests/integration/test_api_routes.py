@@ -143,6 +143,15 @@ def test_every_route_through_one_swarm_lifecycle(api, tok, keys, project):
     assert cancelled["status"] == "cancelled"
     again = api.request("POST", f"/api/swarms/{sid}/tasks/design/cancel", operator)
     assert again.status_code == 409 and error_of(again)["code"] == "invalid_transition"
+    # A cancellation that leaves an ownerless task ready tells the swarm's lead, not the human.
+    for body in (
+        {"id": "plan", "title": "Plan"},
+        {"id": "ship", "title": "Ship", "blocked_by": ["plan"]},
+    ):
+        _ok(api.request("POST", f"/api/swarms/{sid}/tasks", operator, json=body), 201)
+    _ok(api.request("POST", f"/api/swarms/{sid}/tasks/plan/cancel", operator))
+    told = [m["body"] for m in runtime.store().unread(sid, "lead", limit=50)]
+    assert any(b.startswith("Task ship (Ship) is now ready and has no owner") for b in told), told
     dup = api.request(
         "POST", f"/api/swarms/{sid}/tasks", operator, json={"id": "design", "title": "again"}
     )

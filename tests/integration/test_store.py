@@ -243,3 +243,27 @@ def test_artifact_versions_detect_conflicting_writes(store, sid):
     assert effect(store, sid, "w4", "write_artifact", ok).content["version"] == 2
     assert store.get_artifact(sid, "notes.md")["object"] == "obj2"
     assert [a["path"] for a in store.list_artifacts(sid, "notes")] == ["notes.md"]
+
+
+def test_a_decision_wakes_only_an_agent_still_waiting_for_it(store, sid):
+    for tuid, aid in (("r1", "ap-1"), ("r2", "ap-2")):
+        effect(
+            store,
+            sid,
+            tuid,
+            "request_approval",
+            store.request_approval_body(sid, "lead", aid, "deploy", "prod"),
+        )
+    assert store.get_agent(sid, "lead")["status"] == "waiting_approval"
+    decided = store.decide_approval(sid, "ap-1", approve=True, actor="op", comment="ok")
+    assert (decided["status"], decided["decided_by"], decided["comment"]) == (
+        "approved",
+        "op",
+        "ok",
+    )
+    assert store.get_agent(sid, "lead")["status"] == "idle"
+    store.set_agent_status(sid, "lead", "failed", error="gone")
+    store.decide_approval(sid, "ap-2", approve=False, actor="op")
+    assert store.get_agent(sid, "lead")["status"] == "failed"
+    with pytest.raises(Conflict):
+        store.decide_approval(sid, "ap-2", approve=True, actor="op")

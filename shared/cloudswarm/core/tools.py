@@ -125,7 +125,7 @@ def _complete_task(ctx: ToolContext, me: str, a: dict) -> EffectResult:
 
 
 def _update_task(ctx: ToolContext, me: str, a: dict) -> EffectResult:
-    body = ctx.store.update_task_body(ctx.swarm_id, me, a["task_id"], a)
+    body = ctx.store.update_task_body(ctx.swarm_id, me, a["task_id"], a, lead=ctx.lead_id)
     return _effect(ctx, "update_task", body)
 
 

@@ -256,7 +256,9 @@ class EffectStore:
 
         return run
 
-    def update_task_body(self, sid: str, actor: str, tid: str, changes: dict):
+    def update_task_body(self, sid: str, actor: str, tid: str, changes: dict, lead: str = "lead"):
+        """``lead``: the swarm's lead, told when a cancellation leaves an ownerless task ready."""
+
         def run(txn) -> EffectResult:
             ref = self.p.task(sid, tid)
             snap = ref.get(transaction=txn)
@@ -279,7 +281,7 @@ class EffectStore:
                 settle = self._read_dependents(txn, sid, tid, d)
                 transition(cur, TaskStatus.CANCELLED, what=f"task {tid}")
                 upd.update(status="cancelled")
-                _, ring_t = settle(d.get("owner") or actor)
+                _, ring_t = settle(lead)
                 ring.extend(ring_t)
             elif "blocked_by" in changes:
                 new_deps = list(dict.fromkeys(changes["blocked_by"]))

@@ -7,7 +7,7 @@ from google.cloud import firestore
 from cloudswarm.core.models import Role, SwarmStatus, transition
 from cloudswarm.core.records import EffectResult
 from cloudswarm.errors import Conflict, Forbidden, NotFound
-from cloudswarm.gcp.fs import now
+from cloudswarm.gcp.fs import now, translated
 from cloudswarm.gcp.store_effects import message_doc
 from cloudswarm.gcp.store_swarm import event_doc, new_agent_doc
 
@@ -140,12 +140,18 @@ class TeamStore:
             if d["status"] != "pending":
                 raise Conflict(f"approval {approval_id} was already {d['status']}")
             status = "approved" if approve else "rejected"
-            txn.update(
-                ref,
-                {"status": status, "decided_by": actor, "comment": comment, "decided_at": now()},
-            )
             agent_ref = self.p.agent(sid, d["agent_id"])
-            txn.update(agent_ref, {"status": "idle", "activity": f"approval {status}"})
+            agent = agent_ref.get(transaction=txn)  # every read before the first write
+            decision = {
+                "status": status,
+                "decided_by": actor,
+                "comment": comment,
+                "decided_at": now(),
+            }
+            txn.update(ref, decision)
+            # Only an agent still waiting is woken: a failed or finished one stays as it is.
+            if agent.exists and agent.get("status") == "waiting_approval":
+                txn.update(agent_ref, {"status": "idle", "activity": f"approval {status}"})
             body = f"Your request '{d['action']}' was {status} by {actor}."
             if comment:
                 body += f" Comment: {comment}"
@@ -164,9 +170,10 @@ class TeamStore:
                 self.p.events(sid).document(),
                 event_doc(f"approval_{status}", actor, body, {"approval": approval_id}),
             )
-            return {**d, "status": status, "id": approval_id}
+            return {**d, **decision, "id": approval_id}
 
-        return txn_fn(self.db.transaction())
+        with translated("decide approval"):
+            return txn_fn(self.db.transaction())
 
 
 def _ordered(snaps, refs):

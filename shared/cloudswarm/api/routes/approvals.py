@@ -31,14 +31,12 @@ def list_approvals(call: Call, sid: str):
 def _decide(call: Call, sid: str, approval_id: str, approve: bool) -> dict:
     ops.swarm(sid)
     comment = (call.body.comment or "").strip()
-    with translated("decide approval"):
-        d = runtime.store().decide_approval(
-            sid, approval_id, approve=approve, actor=call.principal.actor, comment=comment
-        )
+    d = runtime.store().decide_approval(
+        sid, approval_id, approve=approve, actor=call.principal.actor, comment=comment
+    )
     # The decision is in the agent's inbox: wake it to read it.
     runtime.bus().ring(sid, d["agent_id"])
-    # The store answers with the document as it was read, plus the new status.
-    return {**d, "decided_by": call.principal.actor, "comment": comment or None}
+    return {**d, "comment": comment or None}
 
 
 _DECISION = dict(

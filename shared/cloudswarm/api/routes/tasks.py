@@ -57,8 +57,12 @@ def create_task(call: Call, sid: str):
 )  # fmt: skip
 def cancel_task(call: Call, sid: str, tid: str):
     """Cancel a task; tasks waiting on it are re-evaluated and their owners told."""
-    ops.swarm(sid)
+    swarm = ops.swarm(sid)
     body = runtime.store().update_task_body(
-        sid, f"human:{call.principal.actor}", tid, {"status": "cancelled"}
+        sid,
+        f"human:{call.principal.actor}",
+        tid,
+        {"status": "cancelled"},
+        lead=swarm.get("lead_id", "lead"),
     )
     return ops.apply(sid, body).content["task"]
