@@ -19,6 +19,9 @@ module "firestore" {
   collection_group_fields = [
     for f in local.firestore_field_overrides : { collection = f.collectionGroup, field = f.fieldPath }
   ]
+  ttl_fields = [
+    for f in local.firestore_ttl_fields : { collection = f.collectionGroup, field = f.fieldPath }
+  ]
   # The same rules file the Firestore emulator enforces locally.
   rules      = local.firestore_rules
   depends_on = [module.services]

@@ -94,6 +94,7 @@ locals {
 
   firestore_indexes         = jsondecode(file("${path.module}/firestore.indexes.json")).indexes
   firestore_field_overrides = jsondecode(file("${path.module}/firestore.indexes.json")).fieldOverrides
+  firestore_ttl_fields      = jsondecode(file("${path.module}/firestore.indexes.json")).ttlFields
   firestore_rules           = file("${path.module}/../firestore.rules")
 
   bundle_path   = coalesce(var.functions.bundle_path, "${path.module}/../dist/functions/functions.zip")

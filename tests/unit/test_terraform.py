@@ -650,9 +650,21 @@ def test_firestore_indexes_rules_and_hosting():
         ("messages", (("to", "ASCENDING"), ("read", "ASCENDING"), ("created_at", "ASCENDING"))),
         ("tasks", (("owner", "ASCENDING"), ("status", "ASCENDING"), ("created_at", "DESCENDING"))),
         ("tasks", (("status", "ASCENDING"), ("created_at", "DESCENDING"))),
+        ("swarms", (("status", "ASCENDING"), ("created_at", "DESCENDING"))),
+        ("approvals", (("status", "ASCENDING"), ("created_at", "DESCENDING"))),
     }
     assert want <= got
     assert "local.firestore_indexes" in module_call("firestore")["indexes"]
+    # Spent API records expire by TTL policy, on the field the code writes.
+    ttl = json.loads((TF / "firestore.indexes.json").read_text())["ttlFields"]
+    assert {(f["collectionGroup"], f["fieldPath"]) for f in ttl} == {
+        ("rate_limits", "expires_at"),
+        ("revoked_tokens", "expires_at"),
+        ("webhook_deliveries", "expires_at"),
+    }
+    assert "local.firestore_ttl_fields" in module_call("firestore")["ttl_fields"]
+    field = module_resource("firestore", "google_firestore_field", "ttl")
+    assert field["ttl_config"] == [{}] and field["index_config"] == [{}]
     # The rules released are the file the Firestore emulator enforces locally.
     rules = re.fullmatch(
         r'\$\{file\("\$\{path\.module\}/(.+)"\)\}', root_locals()["firestore_rules"]

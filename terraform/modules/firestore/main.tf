@@ -55,6 +55,20 @@ resource "google_firestore_field" "collection_group" {
   }
 }
 
+# Spent records (rate-limit windows, revoked tokens, webhook delivery markers) carry an
+# expires_at timestamp; a TTL policy deletes them after it. No index: nothing queries it, and an
+# index on an ever-increasing timestamp is a write hotspot.
+resource "google_firestore_field" "ttl" {
+  for_each   = { for f in var.ttl_fields : "${f.collection}.${f.field}" => f }
+  project    = var.project_id
+  database   = google_firestore_database.database.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  index_config {}
+  ttl_config {}
+}
+
 resource "google_firebaserules_ruleset" "firestore" {
   count   = var.rules == null ? 0 : 1
   project = var.project_id

@@ -49,3 +49,12 @@ variable "collection_group_fields" {
   }))
   default = []
 }
+
+variable "ttl_fields" {
+  description = "Timestamp fields whose documents Firestore deletes once the time has passed (TTL policies); their single-field indexes are turned off, as they are never queried."
+  type = list(object({
+    collection = string
+    field      = string
+  }))
+  default = []
+}
