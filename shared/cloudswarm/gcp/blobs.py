@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import json
 
+import google.auth
 import requests
+import requests.adapters
 from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
+from google.auth.transport.requests import AuthorizedSession
 from google.cloud import storage
 
 from cloudswarm.errors import NotFound, PermanentError, TransientError
+
+# One process serves many turns at once; the HTTP library's default pool (10) made it open and
+# discard a connection per request beyond that ("Connection pool is full").
+POOL_SIZE = 64
 
 
 def _client(project: str, emulated: bool) -> storage.Client:
     if emulated:
         # STORAGE_EMULATOR_HOST routes the client; anonymous credentials keep it offline.
-        return storage.Client(project=project, credentials=AnonymousCredentials())
-    return storage.Client(project=project)
+        credentials = AnonymousCredentials()
+    else:
+        credentials, _ = google.auth.default(scopes=storage.Client.SCOPE)
+    session = AuthorizedSession(credentials)
+    adapter = requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return storage.Client(project=project, credentials=credentials, _http=session)
 
 
 # Overloaded, or not reachable within the client's own retry deadline (the client then raises
