@@ -232,6 +232,16 @@ def test_an_ended_swarm_gives_unspent_allowance_back_to_the_daily_cap(store, sid
     assert granted() == pytest.approx(0.5)
 
 
+def test_a_lead_finishing_its_swarm_gives_its_own_allowance_back(store, sid):
+    day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    store.grant_allowance(sid, "lead", {"usd": 0.4}, {"usd": 0.4}, daily_cap_usd=100, day=day)
+    assert store.acquire_lease(sid, "lead", "turn-1", 60).kind == "acquired"
+    finish = store.finish_swarm_body(sid, "lead", "completed", "all done")
+    assert not effect(store, sid, "f1", "finish_swarm", finish).is_error
+    assert store.db.collection("budget_days").document(day).get().get("granted_usd") == 0
+    assert store.get_swarm(sid)["status"] == "completed"
+
+
 def test_artifact_versions_detect_conflicting_writes(store, sid):
     w1 = store.write_artifact_body(sid, "lead", "notes.md", "obj1", 3, None)
     assert effect(store, sid, "w1", "write_artifact", w1).content["version"] == 1

@@ -169,13 +169,14 @@ class SwarmStore:
         with translated("set swarm status"):
             return txn_fn(self.db.transaction())
 
-    def _return_allowances(self, txn, sid: str, swarm: dict) -> None:
+    def _return_allowances(self, txn, sid: str, swarm: dict, finishing: str | None = None) -> None:
         """An ended swarm gives its agents' unspent USD back to today's global daily cap.
 
         Only agents without a lease: a turn still finishing keeps what covers its call in
-        flight (its next check sees the swarm ended). No agent can take a lease afterwards, as
-        the lease transaction reads this swarm's status. Allowances granted on an earlier day
-        are not returned: that day's cap no longer limits anything.
+        flight (its next check sees the swarm ended), unless it is ``finishing`` the swarm
+        itself. No agent can take a lease afterwards, as the lease transaction reads this
+        swarm's status. Allowances granted on an earlier day are not returned: that day's cap
+        no longer limits anything.
         """
         today = _today()
         granted_today = (swarm.get("granted_day") or {}).get(today, 0.0)
@@ -186,7 +187,7 @@ class SwarmStore:
         for snap in agents:  # every read before the first write, as transactions require
             a = snap.to_dict()
             left = (a.get("allowance") or {}).get("usd", 0) - (a.get("spent") or {}).get("usd", 0)
-            if a.get("lease") or left <= 0:
+            if (a.get("lease") and snap.id != finishing) or left <= 0:
                 continue
             unspent += left
             txn.update(snap.reference, {"allowance.usd": firestore.Increment(-left)})

@@ -108,6 +108,9 @@ class TeamStore:
             snap = ref.get(transaction=txn)
             new = SwarmStatus.COMPLETED if outcome == "completed" else SwarmStatus.FAILED
             transition(SwarmStatus(snap.get("status")), new, what="swarm")
+            # The finishing agent's turn holds a lease, but the answer that called this tool is
+            # already paid for and its turn makes no further call: its allowance goes back too.
+            self._return_allowances(txn, sid, snap.to_dict(), finishing=actor)
             txn.update(
                 ref,
                 {
