@@ -15,7 +15,6 @@ from cloudswarm.core import doorbell
 from cloudswarm.core.turn import run_turn
 from cloudswarm.errors import UserError
 from cloudswarm.log import configure_logging, log_context
-from cloudswarm.triggers import parse_budget_alert, parse_swarm_request
 
 configure_logging()
 log = logging.getLogger("cloudswarm.functions")
@@ -39,6 +38,8 @@ def agent_turn(event: CloudEvent) -> None:
 def swarm_trigger(event: CloudEvent) -> None:
     """Start a swarm from a ``swarm-requests`` message, exactly once per request id."""
     try:
+        from cloudswarm.triggers import parse_swarm_request  # pydantic: not on agent_turn's path
+
         req = parse_swarm_request(event.data)
     except UserError as e:
         log.error("bad swarm request: %s", e)
@@ -63,6 +64,8 @@ def swarm_trigger(event: CloudEvent) -> None:
 def budget_guard(event: CloudEvent) -> None:
     """Engage the kill switch when the billing budget crosses the configured threshold."""
     try:
+        from cloudswarm.triggers import parse_budget_alert
+
         alert = parse_budget_alert(event.data)
     except UserError as e:
         log.error("bad budget alert: %s", e)
