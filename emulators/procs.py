@@ -22,6 +22,15 @@ from pathlib import Path
 PROC = Path("/proc")
 
 
+def ephemeral_range() -> tuple[int, int] | None:
+    """The kernel's range for the local ends of outgoing connections (Linux), if known."""
+    try:
+        low, high = (PROC / "sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return None
+
+
 def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         # SO_REUSEADDR: a socket lingering in TIME_WAIT from the last run is no obstacle,

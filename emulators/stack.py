@@ -101,6 +101,20 @@ class Stack:
         missing = [f"{s.name} needs {p}" for s in specs for p in s.needs if not p.exists()]
         if missing:
             raise ConfigError("cannot start the stack: " + "; ".join(missing))
+        # A listening port in the ephemeral range can be taken, between this check and the
+        # service's bind, by the local end of any outgoing connection (seen in CI: "Address
+        # already in use" from a function's server). Refuse it up front.
+        eph = procs.ephemeral_range()
+        if eph:
+            clash = [n for n in (s.name for s in specs) if eph[0] <= cfg.ports[n] <= eph[1]]
+            if clash:
+                raise ConfigError(
+                    "nothing started: "
+                    + ", ".join(f"port {cfg.ports[n]} ({n})" for n in clash)
+                    + f" lies in the kernel's ephemeral port range {eph[0]}-{eph[1]}, where "
+                    "outgoing connections may take it; choose a CLOUDSWARM_PORT_OFFSET (or "
+                    f"CLOUDSWARM_<SERVICE>_PORT) that keeps every port below {eph[0]}"
+                )
         taken = [s.name for s in specs if not procs.port_free(cfg.ports[s.name])]
         if taken:
             raise PortInUse(

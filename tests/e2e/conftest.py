@@ -16,7 +16,8 @@ from cloudswarm.gcp import fs
 from emulators.stack import Stack
 from tests.conftest import stack_environ, wait_until
 
-E2E_PORT_OFFSET = int(os.environ.get("CLOUDSWARM_E2E_PORT_OFFSET", "25000"))
+# Below the kernel's ephemeral range (32768 and up), apart from the integration stack (10000).
+E2E_PORT_OFFSET = int(os.environ.get("CLOUDSWARM_E2E_PORT_OFFSET", "22000"))
 
 
 def reset_runtime() -> None:

@@ -27,6 +27,7 @@ from google.cloud import pubsub_v1, secretmanager, storage, tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 
 from cloudswarm import names
+from cloudswarm.errors import ConfigError
 from emulators import bootstrap, procs
 from emulators.config import PROFILES
 from emulators.stack import PortInUse, Stack
@@ -127,6 +128,18 @@ def test_taken_port_is_named_and_nothing_starts(own_stack: Stack) -> None:
     assert f"port {port} (pubsub) is already in use" in result.stderr
     assert not list(own_stack.run_dir.glob("*.pid"))
     assert not pids_with_env(own_stack.config.marker)
+
+
+def test_ports_in_the_ephemeral_range_are_refused_before_anything_starts(tmp_path: Path) -> None:
+    low, _ = procs.ephemeral_range()
+    s = Stack(run_dir=tmp_path / "run", port_offset=low - 8000, environ=stack_environ())
+    try:
+        with pytest.raises(ConfigError, match=rf"ephemeral port range {low}-\d+.* below {low}"):
+            s.up()
+        assert not list(s.run_dir.glob("*.pid"))
+        assert not pids_with_env(s.config.marker)
+    finally:
+        s.down()
 
 
 def test_dev_stops_everything_it_started_on_sigterm(own_stack: Stack) -> None:
