@@ -52,7 +52,9 @@ class Settings:
     secrets_emulator_host: str = ""
     # A turn stops itself well before the function timeout (540 s for event functions) and the
     # lease outlives the turn so a live turn is never mistaken for a dead one.
-    turn_wall_s: float = 420.0
+    # Wall + one call (model_timeout_s x (model_max_retries + 1) = 240 s) ends before the lease's
+    # fence (560 s less its 30 s margin) and before the 540 s function timeout.
+    turn_wall_s: float = 240.0
     lease_ttl_s: float = 560.0
     model_timeout_s: float = 120.0
     model_max_retries: int = 1
@@ -93,7 +95,7 @@ class Settings:
             dispatch_service_account=env.get("CLOUDSWARM_DISPATCH_SA", ""),
             tasks_emulator_host=env.get("CLOUDSWARM_TASKS_EMULATOR_HOST", ""),
             secrets_emulator_host=env.get("CLOUDSWARM_SECRETS_EMULATOR_HOST", ""),
-            turn_wall_s=_num(env, "CLOUDSWARM_TURN_WALL_S", 420.0),
+            turn_wall_s=_num(env, "CLOUDSWARM_TURN_WALL_S", 240.0),
             lease_ttl_s=_num(env, "CLOUDSWARM_LEASE_TTL_S", 560.0),
             model_timeout_s=_num(env, "CLOUDSWARM_MODEL_TIMEOUT_S", 120.0),
             model_max_retries=_num(env, "CLOUDSWARM_MODEL_MAX_RETRIES", 1, int),

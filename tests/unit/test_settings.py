@@ -13,7 +13,7 @@ BASE = {"GOOGLE_CLOUD_PROJECT": "proj"}
 
 # Every numeric setting: env var, field, default, whether it must be whole.
 NUMERIC = [
-    ("CLOUDSWARM_TURN_WALL_S", "turn_wall_s", 420.0, False),
+    ("CLOUDSWARM_TURN_WALL_S", "turn_wall_s", 240.0, False),
     ("CLOUDSWARM_LEASE_TTL_S", "lease_ttl_s", 560.0, False),
     ("CLOUDSWARM_MODEL_TIMEOUT_S", "model_timeout_s", 120.0, False),
     ("CLOUDSWARM_MODEL_MAX_RETRIES", "model_max_retries", 1, True),
