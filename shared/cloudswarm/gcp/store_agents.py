@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from cloudswarm.core.models import TERMINAL_SWARM, SwarmStatus
 from cloudswarm.core.records import LeaseResult
-from cloudswarm.errors import NotFound
+from cloudswarm.errors import NotFound, TransientError
 from cloudswarm.gcp.fs import now, translated
 
 ACTIVE_AGENT = {"idle", "running", "waiting_approval"}
+RELEASE_ATTEMPTS = 3
 
 
 class AgentStore:
@@ -77,13 +79,15 @@ class AgentStore:
         ref = self.p.agent(sid, aid)
 
         @firestore.transactional
-        def txn_fn(txn):
+        def txn_fn(txn, retried: bool):
             snap = ref.get(transaction=txn)
             if not snap.exists:
                 return False
             lease = snap.get("lease")
             if not lease or lease.get("turn") != turn_id:
-                return False
+                # After a failed attempt, that attempt may have committed after all and its
+                # answer is lost: say "maybe", so the caller looks for mail itself.
+                return retried
             wake = bool(snap.get("wake_pending"))
             upd = {"lease": None, "wake_pending": False, **updates}
             if snap.get("status") == "running" and "status" not in updates:
@@ -92,8 +96,16 @@ class AgentStore:
             txn.update(ref, upd)
             return wake
 
+        # A release that fails leaves the agent to the watchdog, at lease expiry (minutes): try
+        # again a few times first. It is idempotent, as it checks the turn id.
+        for attempt in range(RELEASE_ATTEMPTS - 1):
+            try:
+                with translated("release lease"):
+                    return txn_fn(self.db.transaction(), attempt > 0)
+            except TransientError:
+                time.sleep(0.25 * 2**attempt)
         with translated("release lease"):
-            return txn_fn(self.db.transaction())
+            return txn_fn(self.db.transaction(), True)
 
     def expire_lease(self, sid: str, aid: str, turn_id: str) -> bool:
         """The watchdog's move: free a lease still held by a dead turn. True if it did."""
