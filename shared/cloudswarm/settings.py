@@ -122,6 +122,15 @@ class Settings:
                 f"CLOUDSWARM_LEASE_TTL_S ({s.lease_ttl_s}) must exceed CLOUDSWARM_TURN_WALL_S "
                 f"({s.turn_wall_s}) so a live turn is never taken for a dead one"
             )
+        call_s = s.model_timeout_s * (s.model_max_retries + 1)
+        if call_s >= s.lease_fence_s:
+            raise ConfigError(
+                "one model call may take CLOUDSWARM_MODEL_TIMEOUT_S x "
+                f"(CLOUDSWARM_MODEL_MAX_RETRIES + 1) = {call_s:g} s, which must be shorter than "
+                "the lease's fence "
+                f"({s.lease_fence_s:g} s: CLOUDSWARM_LEASE_TTL_S less its margin), or every "
+                "answer could arrive too late to be kept; raise the TTL or lower the timeout"
+            )
         unknown = set(s.chaos_crash_points) - CHAOS_POINTS
         if unknown:
             raise ConfigError(
@@ -131,6 +140,12 @@ class Settings:
         if s.chaos_crash_rate > 1:
             raise ConfigError("CLOUDSWARM_CHAOS_CRASH_RATE is a probability between 0 and 1")
         return s
+
+    @property
+    def lease_fence_s(self) -> float:
+        """How long into its lease a turn may still save an answer or run a tool: the TTL less
+        a margin for the write itself (10%, at most 30 s)."""
+        return self.lease_ttl_s - min(30.0, self.lease_ttl_s * 0.1)
 
     def topic(self, logical: str) -> str:
         return names.scoped(self.prefix, logical)

@@ -10,7 +10,12 @@ from tests.conftest import wait_until
 from tests.e2e.conftest import wait_for_status
 from tests.e2e.swarm_checks import assert_exactly_once
 
-FUNCTION_ENV = {"CLOUDSWARM_LEASE_TTL_S": "20", "CLOUDSWARM_TURN_WALL_S": "15"}
+# Short leases, and a model timeout short enough that one call fits inside the lease's fence.
+FUNCTION_ENV = {
+    "CLOUDSWARM_LEASE_TTL_S": "20",
+    "CLOUDSWARM_TURN_WALL_S": "15",
+    "CLOUDSWARM_MODEL_TIMEOUT_S": "8",
+}
 
 
 def test_lead_and_three_teammates_complete_a_dependent_plan(full_stack, model_server):

@@ -16,6 +16,8 @@ FUNCTION_ENV = {
     # Short leases so the watchdog recovers crashed turns within seconds.
     "CLOUDSWARM_LEASE_TTL_S": "4",
     "CLOUDSWARM_TURN_WALL_S": "3",
+    # One call (timeout x 2 attempts) fits inside the lease's fence (3.6 s).
+    "CLOUDSWARM_MODEL_TIMEOUT_S": "1.5",
 }
 
 

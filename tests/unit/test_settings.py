@@ -111,6 +111,16 @@ def test_lease_must_outlive_the_turn():
     assert Settings.from_env({**env, "CLOUDSWARM_LEASE_TTL_S": "301"}).lease_ttl_s == 301
 
 
+def test_one_model_call_must_fit_inside_the_leases_fence():
+    env = {**BASE, "CLOUDSWARM_LEASE_TTL_S": "20", "CLOUDSWARM_TURN_WALL_S": "15"}
+    with pytest.raises(
+        ConfigError, match=r"= 240 s, which must be shorter than the lease's fence \(18 s"
+    ):
+        Settings.from_env(env)
+    ok = Settings.from_env({**env, "CLOUDSWARM_MODEL_TIMEOUT_S": "8"})
+    assert ok.lease_fence_s == 18
+
+
 def test_chaos_rate_is_a_probability():
     with pytest.raises(ConfigError, match="probability between 0 and 1"):
         Settings.from_env({**BASE, "CLOUDSWARM_CHAOS_CRASH_RATE": "1.5"})

@@ -261,9 +261,7 @@ def _lease_running_out(d: Deps, t: _Turn) -> bool:
     while its lease is certain to be live. ``t.started`` was read before the lease was granted,
     so the lease ends no sooner than ``started + ttl``; the watchdog frees it only after that.
     The margin leaves room for the write itself. A turn past it stops and rings itself."""
-    s = d.settings
-    margin = min(30.0, s.lease_ttl_s * 0.1)
-    return d.clock.monotonic() - t.started > s.lease_ttl_s - margin
+    return d.clock.monotonic() - t.started > d.settings.lease_fence_s
 
 
 def _save(d: Deps, t: _Turn, *, usage: dict | None, spent: dict | None) -> None:
