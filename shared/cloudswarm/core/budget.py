@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from cloudswarm.core import pricing
 
 CALLS_PER_GRANT = 4  # worst-case calls one USD allowance covers
+
+
+def today() -> str:
+    """The day (UTC) the global daily USD cap counts against."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
 
 
 def worst_case(model: str, request_bytes: int, max_tokens: int) -> dict:

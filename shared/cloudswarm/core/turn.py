@@ -299,7 +299,7 @@ def _reserve(d: Deps, t: _Turn, request: dict) -> dict:
     if not refused and short:
         chunk = budget.chunk(sw_budget, limited, t.swarm.get("agent_count", 1), s.daily_usd_cap)
         refused, grant = d.store.grant_allowance(
-            t.sid, t.aid, limited, chunk, daily_cap_usd=s.daily_usd_cap, day=_today()
+            t.sid, t.aid, limited, chunk, daily_cap_usd=s.daily_usd_cap, day=budget.today()
         )
         for axis, amount in grant.items():
             allowance[axis] = allowance.get(axis, 0) + amount
@@ -403,7 +403,3 @@ def _backoff(d: Deps, agent: dict, e: TransientError) -> float:
     base = min(60.0, 1.0 * 2**attempt)
     delay = d.rng.uniform(0.5 * base, base)
     return max(delay, e.retry_after or 0.0)
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")

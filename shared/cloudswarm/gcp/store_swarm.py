@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import uuid
 from dataclasses import asdict
 
 from google.cloud import firestore
 
+from cloudswarm.core.budget import today as budget_today
 from cloudswarm.core.models import TERMINAL_SWARM, Budget, Role, SwarmStatus, transition
 from cloudswarm.errors import Conflict, NotFound
 from cloudswarm.gcp.fs import now, translated
@@ -22,10 +22,6 @@ ZERO_USAGE = {
 }
 AXES = ("usd", "tokens", "turns")
 MAX_AGENTS_SCANNED = 500  # above the per-swarm agent limit
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
 
 
 def new_agent_doc(
@@ -178,7 +174,7 @@ class SwarmStore:
         swarm's status. Allowances granted on an earlier day are not returned: that day's cap
         no longer limits anything.
         """
-        today = _today()
+        today = budget_today()
         granted_today = (swarm.get("granted_day") or {}).get(today, 0.0)
         if granted_today <= 0:
             return
