@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from cloudswarm.core import budget
 from cloudswarm.core.models import Budget, SwarmStatus
 from cloudswarm.errors import Conflict, InvalidTransition, NotFound
 from cloudswarm.gcp.store import FirestoreStore
@@ -208,7 +209,7 @@ def test_allowances_are_fail_closed(store, sid):
 
 
 def test_an_ended_swarm_gives_unspent_allowance_back_to_the_daily_cap(store, sid):
-    day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    day = budget.today()
     other, _ = store.create_swarm(goal="g2", model="m", budget=Budget(usd=1.0), created_by="op")
     for swarm in (sid, other):
         err, _ = store.grant_allowance(
@@ -233,7 +234,7 @@ def test_an_ended_swarm_gives_unspent_allowance_back_to_the_daily_cap(store, sid
 
 
 def test_a_lead_finishing_its_swarm_gives_its_own_allowance_back(store, sid):
-    day = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+    day = budget.today()
     store.grant_allowance(sid, "lead", {"usd": 0.4}, {"usd": 0.4}, daily_cap_usd=100, day=day)
     assert store.acquire_lease(sid, "lead", "turn-1", 60).kind == "acquired"
     finish = store.finish_swarm_body(sid, "lead", "completed", "all done")
