@@ -24,9 +24,11 @@ if str(REPO_ROOT) not in sys.path:
 from bench import (  # noqa: E402
     fig_board,
     fig_cache,
+    fig_context,
     fig_import,
     fig_kill,
     fig_overhead,
+    fig_release,
     fig_scale,
     report,
 )
@@ -41,7 +43,12 @@ STACK_FIGURES = {
     ),
     "board": (fig_board, lambda env, quick: fig_board.run(env)),
     "cache": (fig_cache, lambda env, quick: fig_cache.run(env)),
+    "context": (fig_context, lambda env, quick: fig_context.run(env, pages=12 if quick else 50)),
     "kill": (fig_kill, lambda env, quick: fig_kill.run(env, n=10 if quick else fig_kill.AGENTS)),
+    "release": (
+        fig_release,
+        lambda env, quick: fig_release.run(env, swarms=5 if quick else fig_release.SWARMS),
+    ),
     "scale": (
         fig_scale,
         lambda env, quick: fig_scale.run(
@@ -107,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    (out / "results.md").write_text(report.markdown(results, methods))
+    (out / "results.md").write_text(report.markdown(results, methods) + _kept_soak(out))
     note = report.chart(results, out / "chart.png")
     say("")
     say(report.table(results["verdicts"]))
@@ -116,6 +123,17 @@ def main(argv: list[str] | None = None) -> int:
     say(f"bench: chart {out / 'chart.png'}" if not note else "")
     say(f"bench: done in {results['run']['duration_s']:.0f} s")
     return 0
+
+
+def _kept_soak(out: Path) -> str:
+    """The soak's section of results.md (``make soak``, a run of its own), kept as it was."""
+    from bench.soak import MARK_END, MARK_START
+
+    old = out / "results.md"
+    text = old.read_text() if old.exists() else ""
+    if MARK_START not in text or MARK_END not in text:
+        return ""
+    return "\n" + MARK_START + text.split(MARK_START, 1)[1].split(MARK_END, 1)[0] + MARK_END + "\n"
 
 
 def _commit() -> str:

@@ -6,6 +6,8 @@ process's environment, so the few settings the bench needs are set here before t
 - ``THREADS=128``: functions-framework serves a function from one gunicorn process with
   ``4 x cores`` threads (8 here). Cloud Functions scales out to ``max_instances`` (100 for
   agent_turn) instead; 128 threads let the one local process stand in for that.
+- ``CLOUDSWARM_PUSH_CONCURRENCY=128``: the stack's pusher (emulators/pusher.py) delivers up to
+  that many doorbells to agent_turn at once, enough for the largest size.
 - loop guard and daily cap raised: the bench's agents repeat the same move on purpose, and a
   hundred agents each take an allowance out of the global daily cap.
 """
@@ -29,6 +31,7 @@ BENCH_DIR = REPO_ROOT / "bench"
 
 FUNCTION_ENV = {
     "THREADS": "128",
+    "CLOUDSWARM_PUSH_CONCURRENCY": "128",
     "CLOUDSWARM_MAX_TURNS_WITHOUT_PROGRESS": "1000000",
     "CLOUDSWARM_MAX_PAIR_MESSAGES": "1000000",
     "CLOUDSWARM_MAX_AGENTS": "1000",
@@ -194,11 +197,24 @@ class Env:
         self.attach = attach  # use a stack already running in run_dir (started with FUNCTION_ENV)
         self.stack = None
         self.receiver: PushReceiver | None = None
+        self.writes_dir = self.run_dir / "doc-writes"
 
     def __enter__(self) -> Env:
         from emulators.stack import Stack
 
         os.environ.update(FUNCTION_ENV)
+        # Every function process counts its writes by document (bench/probe/sitecustomize.py);
+        # a stack attached to was started with or without the probe: the folder says which.
+        self.writes_dir = self.run_dir / "doc-writes"
+        if not self.attach:
+            import shutil
+
+            shutil.rmtree(self.writes_dir, ignore_errors=True)
+            probe = str(BENCH_DIR / "probe")
+            os.environ["CLOUDSWARM_BENCH_WRITES"] = str(self.writes_dir)
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                p for p in (probe, os.environ.get("PYTHONPATH", "")) if p
+            )
         # The bench always talks to the local model server, never to a key in the environment.
         os.environ.pop("ANTHROPIC_API_KEY", None)
         environ = {k: v for k, v in os.environ.items() if k != "CLOUDSWARM_RUN_DIR"}
@@ -215,6 +231,15 @@ class Env:
                 self.stack.down()
             raise
         return self
+
+    def push_stats(self) -> dict:
+        """Per push subscription: what the stack's pusher delivered and failed so far."""
+        ports = json.loads((self.run_dir / "stack.json").read_text())["ports"]
+        with _opener.open(f"http://127.0.0.1:{ports['pusher']}/stats", timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def doorbell_push_failed(self) -> int:
+        return self.push_stats()[self.settings.topic("agent-doorbell-push")]["failed"]
 
     def client_env(self) -> dict[str, str]:
         """The stack's client environment, as its run folder records it."""

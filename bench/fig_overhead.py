@@ -324,7 +324,9 @@ class Floor:
             )
             timed("conversation_writes", lambda: self._put(tag, "c2", shape["conv_writes"][1]))
             timed("step_commits", lambda: step(1))
-            timed("release_txn", lambda: txn([agent], [(agent, "update", {"bench_floor": -i})]))
+            release = [(agent, "update", {"bench_floor": -i})]
+            release.append((scratch.document(f"turn-{tag}"), "set", {"kind": "bench"}))  # record
+            timed("release_txn", lambda: txn([agent], release))
         return parts, tally
 
     def _task(self, aid: str) -> None:
@@ -354,5 +356,10 @@ class Floor:
         )
 
     def _model(self, request: dict) -> None:
-        with self.model.messages.stream(**request) as stream:
+        from cloudswarm.core import context
+
+        # The turn's request carries its context edits: a beta, sent as llm/claude.py sends it.
+        betas = context.betas(request)
+        api = self.model.beta.messages if betas else self.model.messages
+        with api.stream(**request, **({"betas": betas} if betas else {})) as stream:
             stream.get_final_message()

@@ -4,7 +4,7 @@ N agents pass tokens around a ring: each agent starts with one message, and ever
 each message in its inbox to the next agent (one ``send_message`` per message, decided by a
 generated scenario), so all N agents stay busy and no token is created or dropped. Every model
 call takes a fixed ``LATENCY_S`` at the local model server; a turn makes two (the forward, then
-an answer to the tool result). Agents 2 (a ring needs two), 10, 50, 100.
+an answer to the tool result). Agents 2 (a ring needs two), 10, 50, 100, 200.
 
 - **turns/s**: turns agent_turn completed (its ``turn done`` log lines) inside a measuring
   window that starts once every agent has turned at least once;
@@ -28,10 +28,10 @@ import json
 import statistics
 import time
 
-from bench import fixtures
+from bench import doc_writes, fixtures
 from bench.env import Env, wait_for
 
-SIZES = (2, 10, 50, 100)
+SIZES = (2, 10, 50, 100, 200)
 LATENCY_S = 1.0
 WINDOW_S = 20.0
 
@@ -62,16 +62,15 @@ DRAIN = {"name": "bench-drain", "fallback_text": "Keeping it.", "rules": []}
 def run(env: Env, sizes=SIZES, window_s: float = WINDOW_S, latency_s: float = LATENCY_S) -> dict:
     drain = env.run_dir / "bench-drain.json"
     drain.write_text(json.dumps(DRAIN))
-    from bench.relay import DoorbellRelay
-
     points = []
-    with DoorbellRelay(env) as relay:
-        for n in sizes:
-            env.say(f"  scale: {n} agents")
-            before = (relay.delivered, relay.failed)
-            point = _point(env, n, window_s, latency_s, drain)
-            point["relay_failed"] = relay.failed - before[1]
-            points.append(point)
+    # Doorbells reach agent_turn through the stack's pusher, up to CLOUDSWARM_PUSH_CONCURRENCY
+    # at once (bench.env sets it for the largest size).
+    for n in sizes:
+        env.say(f"  scale: {n} agents")
+        failed_before = env.doorbell_push_failed()
+        point = _point(env, n, window_s, latency_s, drain)
+        point["push_failed"] = env.doorbell_push_failed() - failed_before
+        points.append(point)
     return {
         "latency_s": latency_s,
         "window_s": window_s,
@@ -80,7 +79,7 @@ def run(env: Env, sizes=SIZES, window_s: float = WINDOW_S, latency_s: float = LA
             p["unread_after_drain"] == 0 and p["duplicated"] == 0 and not p["stuck_leases"]
             for p in points
         ),
-        "relay": {"delivered": relay.delivered, "failed": relay.failed},
+        "push": env.push_stats()[env.settings.topic("agent-doorbell-push")],
     }
 
 
@@ -94,7 +93,8 @@ def _point(env: Env, n: int, window_s: float, latency_s: float, drain) -> dict:
     env.model.reset(str(path))
     env.model.faults(latency_s=latency_s)
     sid = fixtures.swarm(store, f"bench: a ring of {n}")
-    fixtures.agents(store, sid, names)
+    # No allowance seeded: every grant in the window is a real one, through the budget shards.
+    fixtures.agents(store, sid, names, allowance_usd=0.0)
     fixtures.messages(
         store, sid, [(names[i - 1], name, "token seed") for i, name in enumerate(names)]
     )
@@ -118,9 +118,12 @@ def _point(env: Env, n: int, window_s: float, latency_s: float, drain) -> dict:
             f"every one of {n} agents to turn",
         )
     warmup_s = time.time() - warm
+    writes_before = doc_writes.snapshot(env.writes_dir)
     start = time.time()
     time.sleep(window_s)
     end = time.time()
+    time.sleep(0.6)  # the processes' counts are written twice a second
+    writes_after = doc_writes.snapshot(env.writes_dir)
     env.model.scenario(str(drain))
     env.model.faults(latency_s=0)
     stuck = _wait_quiet(env, sid, names)
@@ -128,6 +131,9 @@ def _point(env: Env, n: int, window_s: float, latency_s: float, drain) -> dict:
     other = [r for r in turns() if r["kind"] != "done"]
     delivery = _delivery(env, sid, names, start, end)
     lat = sorted(delivery["latencies"])
+    writes = doc_writes.summarize(
+        writes_before, writes_after, sid=sid, window_s=end - start, turns=len(done), agents=n
+    )
     return {
         "agents": n,
         "warmup_s": round(warmup_s, 1),
@@ -145,6 +151,8 @@ def _point(env: Env, n: int, window_s: float, latency_s: float, drain) -> dict:
         "unread_after_drain": delivery["unread"],
         "duplicated": delivery["forwarded_twice"],
         "read_again_after_failed_turn": delivery["read_again"],
+        # Writes per document in the window, by kind (bench/doc_writes.py).
+        "doc_writes": writes if writes["kinds"] else None,
     }
 
 

@@ -3,10 +3,11 @@ document builders, so a figure starts from exactly the state it measures and not
 
 from __future__ import annotations
 
+from cloudswarm.core import decisions, paths
+from cloudswarm.core.documents import new_agent_doc
 from cloudswarm.core.models import Budget, Role
 from cloudswarm.gcp.fs import now
 from cloudswarm.gcp.store_effects import message_doc
-from cloudswarm.gcp.store_swarm import new_agent_doc
 
 MODEL = "claude-sonnet-4-5"
 BATCH = 400  # Firestore allows 500 writes per commit
@@ -57,16 +58,10 @@ def agents(
     for _, doc in docs:
         doc["allowance"]["usd"] = allowance_usd
     for i in range(0, len(docs), BATCH):
-        batch = store.db.batch()
-        for name, doc in docs[i : i + BATCH]:
-            batch.set(store.p.agent(sid, name), doc)
-        batch.commit()
-    store.p.swarm(sid).update(
-        {
-            "agent_count": firestore.Increment(len(names)),
-            "granted.usd": firestore.Increment(allowance_usd * len(names)),
-        }
-    )
+        writes = [decisions.set_doc(paths.agent(sid, n), doc) for n, doc in docs[i : i + BATCH]]
+        store.executor.write(writes, what="seed agents")
+    # (A spawn now grants this in its own transaction; seeding many agents directly is faster.)
+    store.p.swarm(sid).update({"agent_count": firestore.Increment(len(names))})
 
 
 def messages(store, sid: str, items: list[tuple[str, str, str]]) -> list[str]:

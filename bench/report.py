@@ -6,6 +6,41 @@ import json
 from pathlib import Path
 
 
+def _context_rows(x: dict) -> list[dict]:
+    """The long run with and without context management (bench/fig_context.py)."""
+    m, u, t = x["managed"], x["unmanaged"], x["targets"]
+    trigger = m["settings"]["compaction"]["trigger_tokens"]
+    tok = m["input_tokens_per_call"]
+    return [
+        {
+            "figure": "Long run: input tokens per call, managed (p50/p95/max)",
+            "measured": f"{tok['p50']:,}/{tok['p95']:,}/{tok['max']:,} ({m['compactions']} "
+            f"compactions; unmanaged {u['input_tokens_per_call']['p95']:,} at p95)",
+            "target": f"p95 <= {trigger:,} + one step ({m['turn_growth_tokens']:,})",
+            "met": t["p95_within_trigger_plus_growth"],
+        },
+        {
+            "figure": "Long run: billed cost, managed vs unmanaged (list price)",
+            "measured": f"${m['cost_usd']:.2f} vs ${u['cost_usd']:.2f} "
+            f"({m['cost_vs_unmanaged']:.0%})",
+            "target": "<= 40%",
+            "met": t["cost_at_most_40pct"],
+        },
+        {
+            "figure": "Long run: cache share after the first call, managed",
+            "measured": f"{m['cache_share_after_first_call']:.1%}",
+            "target": ">= 70%",
+            "met": t["cache_share_at_least_70pct"],
+        },
+        {
+            "figure": "Long run completes, managed and unmanaged",
+            "measured": f"{m['tasks_done']} and {u['tasks_done']} tasks done",
+            "target": "all tasks, both runs",
+            "met": t["both_complete"],
+        },
+    ]
+
+
 def verdicts(r: dict) -> list[dict]:
     """One row per figure: what was measured, the target, whether it was met."""
     rows = []
@@ -55,6 +90,8 @@ def verdicts(r: dict) -> list[dict]:
                 "met": grows and holds and s["no_turn_lost"],
             }
         )
+        if hot := _hot_docs(s):
+            rows.append(hot)
         rows.append(
             {
                 "figure": "Message delivery latency p50/p99 (send to recipient's turn)",
@@ -73,6 +110,28 @@ def verdicts(r: dict) -> list[dict]:
                 "met": k["time_to_halt_s"] < 1.0 and k["requests_after_engage"] == 0,
             }
         )
+    if k and "interrupt_to_closed_s" in k:
+        rows.append(
+            {
+                "figure": f"One agent interrupted / paused among {k['agents']} streaming",
+                "measured": f"stream closed {k['interrupt_to_closed_s'] * 1000:.0f} ms / "
+                f"{k['pause_to_closed_s'] * 1000:.0f} ms after the request",
+                "target": "< 1 s",
+                "met": max(k["interrupt_to_closed_s"], k["pause_to_closed_s"]) < 1.0,
+            }
+        )
+    if rel := r.get("release"):
+        rows.append(
+            {
+                "figure": f"Kill switch release over {rel['swarms']} halted swarms "
+                f"({rel['agents_per_swarm']} agents each)",
+                "measured": f"{rel['time_to_resume_s']:.1f} s until every agent turned again "
+                f"(median {rel['median_resume_s']:.1f} s); {rel['contention_failures']} "
+                f"transactions failed for contention; {len(rel['leases_left'])} leases left",
+                "target": "every swarm resumes; no contention failure; no lease left",
+                "met": rel["contention_failures"] == 0 and not rel["leases_left"],
+            }
+        )
     if c := r.get("cache"):
         rows.append(
             {
@@ -83,6 +142,8 @@ def verdicts(r: dict) -> list[dict]:
                 "met": c["share_after_first_call"] >= 0.70,
             }
         )
+    if x := r.get("context"):
+        rows.extend(_context_rows(x))
     if i := r.get("imports"):
         each = ", ".join(f"{n} {v['seconds']:.2f}" for n, v in i["entry_points"].items())
         rows.append(
@@ -100,6 +161,31 @@ def _ms(v) -> str:
     return "n/a" if v is None else f"{v / 1000:.2f} s"
 
 
+def _hot_docs(s: dict) -> dict | None:
+    """The busiest document: measured at the largest size up to 100 agents and at the largest
+    overall, and projected to 1,000 agents turning every 10 s, beside Firestore's guideline."""
+    from bench import doc_writes
+
+    measured = [p for p in s["points"] if p.get("doc_writes")]
+    if not measured:
+        return None
+    at100 = [p for p in measured if p["agents"] <= 100][-1:] or measured[:1]
+    base = measured[-1]
+    w = base["doc_writes"]
+    near = at100[0]
+    return {
+        "figure": "Busiest document writes/s (Firestore guideline "
+        f"{doc_writes.GUIDELINE_PER_S:g}/s per document)",
+        "measured": f"{near['agents']} agents: {near['doc_writes']['busiest_per_s']:.2f}/s "
+        f"({near['doc_writes']['busiest_kind']}); {base['agents']} agents: "
+        f"{w['busiest_per_s']:.2f}/s ({w['busiest_kind']}); projected at "
+        f"{doc_writes.AGENTS:,} agents every {doc_writes.TURN_EVERY_S:g} s: "
+        f"{w['projected_per_s']:.2f}/s ({w['projected_kind']})",
+        "target": f"projected <= {doc_writes.GUIDELINE_PER_S:g}/s",
+        "met": w["projected_per_s"] <= doc_writes.GUIDELINE_PER_S,
+    }
+
+
 def _mark(met) -> str:
     return "—" if met is None else ("yes" if met else "**no**")
 
@@ -110,6 +196,34 @@ def table(rows: list[dict]) -> str:
         f"| {r['figure']} | {r['measured']} | {r['target']} | {_mark(r['met'])} |" for r in rows
     ]
     return "\n".join(lines)
+
+
+def _doc_writes_table(s: dict) -> list[str]:
+    from bench import doc_writes
+
+    points = [p for p in s["points"] if p.get("doc_writes")]
+    if not points:
+        return []
+    out = [
+        "## Writes per document by kind (scale runs)",
+        "",
+        f"Busiest document of each kind, its writes/s in the window, the kind's writes per turn, "
+        f"and the busiest document's rate projected to {doc_writes.AGENTS:,} agents turning every "
+        f"{doc_writes.TURN_EVERY_S:g} s (bench/doc_writes.py). Firestore's guideline: about "
+        f"{doc_writes.GUIDELINE_PER_S:g} sustained write/s per document.",
+        "",
+        "| agents | kind | documents | busiest | writes/s | writes/turn | projected/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for p in points:
+        for k, v in p["doc_writes"]["kinds"].items():
+            out.append(
+                f"| {p['agents']} | {k} | {v['docs']} | `{v['busiest']}` | "
+                f"{v['busiest_per_s']:.2f} | {v['writes_per_turn']:.3f} | "
+                f"{v['projected_per_s']:.3f} |"
+            )
+    out.append("")
+    return out
 
 
 def markdown(results: dict, methods: dict[str, str]) -> str:
@@ -130,17 +244,19 @@ def markdown(results: dict, methods: dict[str, str]) -> str:
             "",
             "| agents | turns/s | p50 delivery | p99 delivery | warm-up | unread after drain | "
             "leases held by dead turns | duplicated | re-read after a failed turn | "
-            "relay POSTs failed |",
+            "push POSTs failed |",
             "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for p in s["points"]:
+            failed = p.get("push_failed", p.get("relay_failed", 0))  # the older runs' name
             out.append(
                 f"| {p['agents']} | {p['turns_per_s']:.2f} | {_ms(p['delivery_p50_ms'])} | "
                 f"{_ms(p['delivery_p99_ms'])} | {p['warmup_s']:.0f} s | "
                 f"{p['unread_after_drain']} | {len(p['stuck_leases'])} | {p['duplicated']} | "
-                f"{p['read_again_after_failed_turn']} | {p.get('relay_failed', 0)} |"
+                f"{p['read_again_after_failed_turn']} | {failed} |"
             )
         out.append("")
+        out += _doc_writes_table(s)
     if o := results["figures"].get("overhead"):
         out += [
             "## Where a turn's floor goes (median ms)",

@@ -33,7 +33,7 @@ from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransp
 
 from cloudswarm import names
 from cloudswarm.errors import ConfigError
-from emulators.config import StackConfig
+from emulators.config import LOCAL_MCP_SECRET, StackConfig
 
 # A developer's http_proxy must not capture gRPC calls to 127.0.0.1.
 _GRPC_OPTIONS = [("grpc.enable_http_proxy", 0)]
@@ -70,8 +70,12 @@ def pubsub(cfg: StackConfig) -> None:
             topic=topic_path(spec["topic"]),
             ack_deadline_seconds=spec.get("ack_deadline_s", 10),
         )
-        if "push_function" in spec:
-            sub.push_config = PushConfig(push_endpoint=cfg.url(spec["push_function"]) + "/")
+        # With the stack's pusher, a push subscription is pulled and POSTed by emulators/pusher.py
+        # (many at once); without it, the emulator pushes (two at a time).
+        push = PushConfig()
+        if "push_function" in spec and not cfg.pushes:
+            push = PushConfig(push_endpoint=cfg.url(spec["push_function"]) + "/")
+        sub.push_config = push
         if "dead_letter" in spec:
             sub.dead_letter_policy = DeadLetterPolicy(
                 dead_letter_topic=topic_path(spec["dead_letter"]),
@@ -83,6 +87,10 @@ def pubsub(cfg: StackConfig) -> None:
                 maximum_backoff=Duration(seconds=spec["max_backoff_s"]),
             )
         _create(lambda sub=sub: subscriber.create_subscription(request=sub))
+        if "push_function" in spec:
+            # It may exist from an earlier start with the other profile (Pub/Sub keeps its data
+            # in the run folder): make its delivery this stack's.
+            subscriber.modify_push_config(subscription=sub.name, push_config=push)
     channel.close()
 
 
@@ -125,8 +133,11 @@ def secret_client(cfg: StackConfig) -> secretmanager.SecretManagerServiceClient:
 
 def secrets(cfg: StackConfig) -> None:
     client, project = secret_client(cfg), cfg.settings.project
-    for logical, value in cfg.secret_values().items():
-        secret_id = cfg.settings.secret(logical)
+    named = {cfg.settings.secret(logical): v for logical, v in cfg.secret_values().items()}
+    if "mcp" in cfg.services:
+        # Named as a swarm names it (tools.mcp[].token_secret), not a declared secret.
+        named[LOCAL_MCP_SECRET] = cfg.mcp_token()
+    for secret_id, value in named.items():
         _create(
             lambda sid=secret_id: client.create_secret(
                 parent=f"projects/{project}",

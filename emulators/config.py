@@ -31,7 +31,12 @@ DEFAULT_PORTS: dict[str, int] = {
     "api": 8094,
     "budget_guard": 8095,
     "scheduler": 8096,
+    "pusher": 8097,
+    "mcp": 8098,  # the local MCP server (a repository and issue tracker): emulators/mcp_server
     "web": 8080,
+    "firestore_relay": 8071,
+    "storage_relay": 8073,
+    "pubsub_relay": 8075,
 }
 EMULATORS = ("firestore", "pubsub", "storage", "tasks", "secrets")
 FUNCTION_SIGNATURES = {
@@ -41,12 +46,35 @@ FUNCTION_SIGNATURES = {
     "api": "http",
     "budget_guard": "cloudevent",
 }
+# "full" is the whole stack (`make dev`, `make demo`). "emulators" has no functions, so its push
+# subscriptions stay the emulator's own push (to endpoints nothing listens on).
+# Relays an outage test can cut (emulators/faultproxy.py), each in front of one emulator.
+RELAYS = {"firestore_relay": "firestore", "pubsub_relay": "pubsub", "storage_relay": "storage"}
 PROFILES: dict[str, tuple[str, ...]] = {
     "emulators": EMULATORS,
-    "full": (*EMULATORS, "model", *FUNCTION_SIGNATURES, "scheduler", "web"),
+    "full": (*EMULATORS, "model", "mcp", *FUNCTION_SIGNATURES, "pusher", "scheduler", "web"),
+    # The whole stack with the functions and the pusher reaching Firestore, Pub/Sub and Cloud
+    # Storage through relays, so a test can take one of them away (Stack.outage) and give it
+    # back with its data. The test process and the bootstrap talk to the emulators directly.
+    "outage": (
+        *EMULATORS,
+        *RELAYS,
+        "model",
+        "mcp",
+        *FUNCTION_SIGNATURES,
+        "pusher",
+        "scheduler",
+        "web",
+    ),
 }
+PUSH_CONCURRENCY_VAR = "CLOUDSWARM_PUSH_CONCURRENCY"
+# Every agent of the demo (4) and of the large scenario (10) at once, with room to spare.
+DEFAULT_PUSH_CONCURRENCY = 16
 # Secrets a developer should not have to invent: a random value is kept per run folder.
 GENERATED_SECRETS = frozenset({"jwt-signing-key"})
+# The local MCP server's bearer token: generated per run folder, handed to the server, and kept
+# in the Secret Manager emulator under this name, which a swarm's tools.mcp[].token_secret names.
+LOCAL_MCP_SECRET = "mcp-local-repo-token"
 
 
 def port_env_var(service: str) -> str:
@@ -143,6 +171,20 @@ class StackConfig:
         return PROFILES[self.profile]
 
     @property
+    def pushes(self) -> bool:
+        """Whether this stack's pusher delivers the push subscriptions (else the emulator does)."""
+        return "pusher" in self.services
+
+    @property
+    def push_concurrency(self) -> int:
+        n = _int(self.user_env, PUSH_CONCURRENCY_VAR, DEFAULT_PUSH_CONCURRENCY)
+        if n < 1:
+            raise ConfigError(
+                f"{PUSH_CONCURRENCY_VAR}={n} must be at least 1, like {PUSH_CONCURRENCY_VAR}=16"
+            )
+        return n
+
+    @property
     def marker(self) -> str:
         """Set in every child's environment: how `down` tells our processes from a reused pid."""
         return f"CLOUDSWARM_STACK={self.run_dir}"
@@ -169,6 +211,7 @@ class StackConfig:
             "CLOUDSWARM_DISPATCH_URL": self.url("task_dispatch"),
             "CLOUDSWARM_MODEL_URL": self.url("model"),
             "CLOUDSWARM_API_URL": self.url("api"),
+            "CLOUDSWARM_MCP_URL": self.url("mcp") + "/mcp",
         }
 
     def secret_values(self) -> dict[str, str | None]:
@@ -181,6 +224,10 @@ class StackConfig:
             values[logical] = value
         return values
 
+    def mcp_token(self) -> str:
+        """The local MCP server's bearer token (a random value kept in the run folder)."""
+        return self._generated(LOCAL_MCP_SECRET)
+
     def _generated(self, logical: str) -> str:
         path = self.run_dir / f"{logical}.secret"
         if not path.exists():
@@ -191,16 +238,35 @@ class StackConfig:
                 f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
+    def relayed_env(self) -> dict[str, str]:
+        """The client env as the functions and the pusher get it: through the relays of an
+        `outage` stack, straight to the emulators otherwise."""
+        env = self.client_env()
+        if "firestore_relay" in self.services:
+            env["FIRESTORE_EMULATOR_HOST"] = self.hostport("firestore_relay")
+            env["PUBSUB_EMULATOR_HOST"] = self.hostport("pubsub_relay")
+            env["STORAGE_EMULATOR_HOST"] = self.url("storage_relay")
+        return env
+
     def function_env(self, function: str) -> dict[str, str]:
         """A function's environment: the client env, its secrets as env vars (as Terraform
         injects them), and the model endpoint."""
-        env = {**os.environ, **self.client_env(), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.relayed_env(), "PYTHONUNBUFFERED": "1"}
         resources = names.resources()
         values = self.secret_values()
         for logical in resources["functions"][function]["secrets"]:
             if values[logical] is not None:
                 env[resources["secrets"][logical]["env"]] = values[logical]
-        if self.user_env.get("ANTHROPIC_API_KEY"):
+        if self.user_env.get("CLOUDSWARM_MODEL_PROVIDER") == "vertex":
+            # Claude on Vertex AI takes no API key, so none is handed to any function; the
+            # local model server's Vertex paths stand in for Vertex AI unless the user names
+            # an endpoint.
+            env.pop("ANTHROPIC_API_KEY", None)
+            env.pop("ANTHROPIC_BASE_URL", None)
+            env["ANTHROPIC_VERTEX_BASE_URL"] = self.user_env.get("ANTHROPIC_VERTEX_BASE_URL") or (
+                self.url("model") + "/v1"
+            )
+        elif self.user_env.get("ANTHROPIC_API_KEY"):
             env["ANTHROPIC_API_KEY"] = self.user_env["ANTHROPIC_API_KEY"]
         else:
             env["ANTHROPIC_BASE_URL"] = self.url("model")

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulators.config import FUNCTION_SIGNATURES, REPO_ROOT, StackConfig
+from cloudswarm import names
+from emulators.config import FUNCTION_SIGNATURES, RELAYS, REPO_ROOT, StackConfig
 
 RULES_FILE = REPO_ROOT / "firestore.rules"
 FUNCTIONS_SOURCE = REPO_ROOT / "functions" / "main.py"
@@ -51,15 +52,15 @@ def probe(cfg: StackConfig, name: str) -> Callable[[], bool]:
         return lambda: http_probe(url + "/", b"Ok")
     if name == "storage":
         return lambda: http_probe(url + "/", b"OK")
-    if name == "tasks":
-        # gRPC only: an accepted connection is the signal; the bootstrap's real calls through
-        # the client then prove the rest.
+    if name == "tasks" or name in RELAYS:
+        # gRPC only, or bytes relayed: an accepted connection is the signal; the bootstrap's
+        # (and the functions') real calls through the clients then prove the rest.
         return lambda: tcp_probe(cfg.ports[name])
     if name == "secrets":
         return lambda: http_probe(url + "/drongo/health")
-    if name == "model":
+    if name in ("model", "mcp"):
         return lambda: http_probe(url + "/_control/health")
-    if name == "scheduler":
+    if name in ("scheduler", "pusher"):
         return lambda: http_probe(url + "/", b"OK")
     if name == "web":
         return lambda: http_probe(url + "/healthz")
@@ -130,13 +131,31 @@ def _service(cfg: StackConfig, name: str) -> Service:
     if name == "model":
         argv = [sys.executable, "-m", "emulators.model_server", "--port", port]
         return service(argv, (_model_server(),))
+    if name == "mcp":
+        argv = [sys.executable, "-m", "emulators.mcp_server", "--port", port]
+        token = {"CLOUDSWARM_MCP_SERVER_TOKEN": cfg.mcp_token()}
+        return service(argv, (EMULATORS_DIR / "mcp_server" / "server.py",), env={**env, **token})
     if name == "web":
         argv = [sys.executable, "-m", "emulators.web_server", "--port", port]
         return service(argv, (EMULATORS_DIR / "web_server.py",), env={**env, **cfg.client_env()})
     if name == "scheduler":
-        sweep = cfg.url("task_dispatch") + "/sweep"
+        sweep, fire = cfg.url("task_dispatch") + "/sweep", cfg.url("task_dispatch") + "/schedule"
         argv = [sys.executable, "-m", "emulators.scheduler", "--port", port, "--url", sweep]
-        return service(argv, (EMULATORS_DIR / "scheduler.py",))
+        argv += ["--schedule-url", fire]
+        # The client env names the prefix, which the jobs' names carry.
+        env = {**env, **cfg.client_env()}
+        return service(argv, (EMULATORS_DIR / "scheduler.py",), env=env)
+    if name == "pusher":
+        argv = [sys.executable, "-m", "emulators.pusher", "--port", port]
+        argv += [f"--concurrency={cfg.push_concurrency}"]
+        for logical, spec in names.resources()["subscriptions"].items():
+            if "push_function" in spec:
+                argv += ["--route", f"{logical}={cfg.url(spec['push_function'])}/"]
+        return service(argv, (EMULATORS_DIR / "pusher.py",), env={**env, **cfg.relayed_env()})
+    if name in RELAYS:
+        argv = [sys.executable, "-m", "emulators.faultproxy", "--listen", port]
+        argv += ["--to", str(cfg.ports[RELAYS[name]])]
+        return service(argv, (EMULATORS_DIR / "faultproxy.py",))
     argv = [_venv_tool("functions-framework"), f"--source={FUNCTIONS_SOURCE}", f"--target={name}"]
     argv += [f"--signature-type={FUNCTION_SIGNATURES[name]}", "--host=127.0.0.1", f"--port={port}"]
     fenv = {**cfg.function_env(name), marker_key: marker_value}
@@ -155,6 +174,4 @@ def _model_server() -> Path:
 
 def _max_task_attempts() -> int:
     # The emulator has one global retry cap instead of per-queue retry config: use the largest.
-    from cloudswarm import names
-
     return max(q.get("max_attempts", 100) for q in names.resources()["queues"].values())

@@ -1,5 +1,7 @@
 """The local stack manager: `python -m emulators.stack up|down|status|dev [--profile P]`.
 
+From the command line the profile is "full" (the whole stack) unless --profile says otherwise.
+
 Python API (tests)::
 
     stack = Stack(run_dir=tmp, port_offset=10000)   # profile "emulators" by default
@@ -147,7 +149,15 @@ class Stack:
                 watch.cancel()
             self._stop(dict.fromkeys(self._procs))
             raise
-        self._say(f"stack ({cfg.profile}) up in {_since(t0)}; client env in {self.run_dir}/env")
+        self._say(
+            f"stack ({cfg.profile} profile: {', '.join(cfg.services)}) up in {_since(t0)}; "
+            f"client env in {self.run_dir}/env"
+        )
+        if "web" in cfg.services:
+            self._say(
+                f"web UI: {cfg.url('web')}/ (sign in with the API key in "
+                f"{self.run_dir / 'admin-key'})"
+            )
 
     def down(self) -> list[str]:
         """Stop every process group this run folder started; return the services stopped."""
@@ -186,6 +196,21 @@ class Stack:
 
         return {name: state(name) for name in cfg.services}
 
+    def missing(self, needed: tuple[str, ...]) -> dict[str, str]:
+        """Of the services `needed`, those this run folder's stack does not serve, each with
+        why ("not running" or "not answering"); {} when all of them are up."""
+        saved = _read_json(self.run_dir / "stack.json") or {}
+        ports = {**self.config.ports, **saved.get("ports", {})}
+        cfg = StackConfig.resolve(self.run_dir, 0, "full", ports)
+        live = self.running()
+        why = {}
+        for name in needed:
+            if name not in live:
+                why[name] = "not running"
+            elif not services.probe(cfg, name)():
+                why[name] = "not answering"
+        return why
+
     def _tail(self, name: str, lines: int = 20) -> str:
         try:
             text = (self.run_dir / f"{name}.log").read_text(errors="replace")
@@ -196,6 +221,33 @@ class Stack:
     def watch_children(self) -> str | None:
         """The first service this Stack started whose process has exited, if any."""
         return next((n for n, p in self._procs.items() if p.poll() is not None), None)
+
+    @contextlib.contextmanager
+    def outage(self, service: str) -> Iterator[None]:
+        """Take ``service`` (firestore, pubsub or storage) away from the functions and the pusher
+        for the ``with`` block: its relay drops every connection and refuses new ones; the
+        emulator and its data stay. For outage tests, on the ``outage`` profile."""
+        relay = f"{service}_relay"
+        pgid = self.running().get(relay)
+        if pgid is None:
+            raise StackError(f"no relay in front of {service}: start the stack's outage profile")
+        log = self.run_dir / f"{relay}.log"
+        self._signal_and_wait(pgid, signal.SIGUSR1, log, "cut:")
+        try:
+            yield
+        finally:
+            self._signal_and_wait(pgid, signal.SIGUSR2, log, "restored:")
+
+    def _signal_and_wait(self, pgid: int, sig: int, log: Path, word: str) -> None:
+        seen = log.read_text().count(word) if log.exists() else 0
+        os.killpg(pgid, sig)
+        deadline = time.monotonic() + self.timeout
+        while log.read_text().count(word) <= seen:
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"{log.stem} did not say {word!r}; its log ends:\n{log.read_text()[-500:]}"
+                )
+            time.sleep(0.02)
 
     def restart(self, name: str, *, crash: bool = True) -> None:
         """Stop one service (SIGKILL by default: a crash, not a shutdown) and start it again with
@@ -267,7 +319,12 @@ def _dev(stack: Stack) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulators.stack", description=__doc__)
     parser.add_argument("command", choices=["up", "down", "status", "dev"])
-    parser.add_argument("--profile", choices=list(PROFILES), default="emulators")
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="full",
+        help="which services: full (the whole stack, the default) or emulators (only those)",
+    )
     args = parser.parse_args(argv)
     # SIGTERM and SIGHUP behave like Ctrl-C, so a half-started stack is always stopped again.
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 
 import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 from werkzeug.exceptions import HTTPException
 
-from cloudswarm import runtime, service
+from cloudswarm import runtime, service, telemetry
 from cloudswarm.core import doorbell
+from cloudswarm.core.tracing import valid_traceparent
 from cloudswarm.core.turn import run_turn
 from cloudswarm.errors import UserError
 from cloudswarm.log import configure_logging, log_context
 
 configure_logging()
 log = logging.getLogger("cloudswarm.functions")
+
+
+@contextlib.contextmanager
+def _flushed() -> Iterator[None]:
+    """Send the invocation's spans before it returns: between invocations a function's CPU may
+    be throttled, and a batch left waiting would be late or lost."""
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            telemetry.flush()
 
 
 @functions_framework.cloud_event
@@ -29,8 +43,14 @@ def agent_turn(event: CloudEvent) -> None:
         log.error("bad doorbell: %s", e)
         runtime.store().record_dead_letter("agent-doorbell", str(e), _safe(event.data))
         return
-    with log_context(swarm_id=sid, agent_id=aid):
-        outcome = run_turn(runtime.deps(), sid, aid)
+    with log_context(swarm_id=sid, agent_id=aid), _flushed():
+        try:
+            outcome = run_turn(runtime.deps(), sid, aid, doorbell.hop(event.data))
+        except Exception:
+            # The framework logs the traceback too, but outside this context: this record is
+            # the one that says which agent failed.
+            log.exception("turn failed; the doorbell will be redelivered")
+            raise
         log.info("turn %s: %s", outcome.kind, outcome.detail, extra={"calls": outcome.calls})
 
 
@@ -42,22 +62,44 @@ def swarm_trigger(event: CloudEvent) -> None:
 
         req = parse_swarm_request(event.data)
     except UserError as e:
-        log.error("bad swarm request: %s", e)
-        runtime.store().record_dead_letter("swarm-requests", str(e), _safe(event.data))
-        runtime.bus().publish(
-            runtime.settings().topic("swarm-requests-dead"),
-            json.dumps(_safe(event.data)).encode(),
-            {"reason": str(e)[:1000], "recorded": "true"},
-        )
+        _refuse_swarm_request(event, e)
         return
-    sid, created = service.start_swarm(
-        req.goal,
-        actor=f"pubsub:{req.requested_by}",
-        model=req.model,
-        budget=req.to_budget(),
-        request_id=req.request_id,
-    )
+    attrs = (event.data.get("message") or {}).get("attributes") or {}
+    with (
+        _flushed(),
+        runtime.tracer().span(
+            "swarm_trigger",
+            {"cloudswarm.request.id": req.request_id},
+            parent=valid_traceparent(attrs.get("traceparent")),
+            kind="consumer",
+        ),
+    ):
+        try:
+            sid, created = service.start_swarm(
+                req.goal,
+                actor=f"pubsub:{req.requested_by}",
+                model=req.model,
+                budget=req.to_budget(),
+                request_id=req.request_id,
+                tools=req.tools,
+                context=req.context,
+                team=req.template,
+            )
+        except UserError as e:  # a model or tool the provider lacks: no retry can cure it
+            _refuse_swarm_request(event, e)
+            return
     log.info("swarm request %s -> %s (%s)", req.request_id, sid, "new" if created else "repeat")
+
+
+def _refuse_swarm_request(event: CloudEvent, e: UserError) -> None:
+    """A request that can never start a swarm: recorded and dead-lettered, then acked."""
+    log.error("bad swarm request: %s", e)
+    runtime.store().record_dead_letter("swarm-requests", str(e), _safe(event.data))
+    runtime.bus().publish(
+        runtime.settings().topic("swarm-requests-dead"),
+        json.dumps(_safe(event.data)).encode(),
+        {"reason": str(e)[:1000], "recorded": "true"},
+    )
 
 
 @functions_framework.cloud_event
@@ -86,21 +128,92 @@ def budget_guard(event: CloudEvent) -> None:
 
 @functions_framework.http
 def task_dispatch(request: flask.Request):
-    """Cloud Tasks target: /retry and /watchdog re-ring an agent; /sweep recovers stale leases."""
+    """Cloud Tasks target: /retry and /watchdog re-ring an agent. Cloud Scheduler's: /sweep
+    recovers stale leases, /schedule starts a scheduled swarm."""
     kind = request.path.strip("/")
+    if kind == "schedule":
+        return _fire_schedule(request)
     body = request.get_json(silent=True) or {}
     if kind == "sweep":
-        return {"rang": service.sweep_stale_leases(), "dead_letters": service.drain_dead_letters()}
+        # A new trace: the turns the sweep rings sit under it, never as roots of their own.
+        with _flushed(), runtime.tracer().span("task_dispatch sweep", {}, kind="server"):
+            rang = service.sweep_stale_leases()
+            return {"rang": rang, "dead_letters": service.drain_dead_letters()}
     sid, aid = body.get("swarm_id"), body.get("agent_id")
     if kind not in ("retry", "watchdog") or not isinstance(sid, str) or not isinstance(aid, str):
         return {
-            "error": "expected POST /retry, /watchdog or /sweep with swarm_id and agent_id"
+            "error": "expected POST /retry, /watchdog or /sweep with swarm_id and agent_id,"
+            " or /schedule with a schedule's body"
         }, 400
-    # The watchdog takes back only a lease still held by that (dead) turn; a live one stays.
     turn_id = str(body.get("turn_id", ""))
+    attrs = {
+        "cloudswarm.swarm.id": sid,
+        "cloudswarm.agent.id": aid,
+        "cloudswarm.redelivery": kind,
+        "cloudswarm.turn.retry_of": turn_id,
+    }
+    # The child of the span that scheduled the task (the turn that died or failed), and the
+    # parent of the turn it rings: a retried turn sits under the attempt it retries.
+    parent = valid_traceparent(body.get("traceparent"))
+    with (
+        log_context(swarm_id=sid, agent_id=aid),
+        _flushed(),
+        runtime.tracer().span(f"task_dispatch {kind}", attrs, parent=parent, kind="server") as span,
+    ):
+        try:
+            answer = _redeliver(kind, sid, aid, turn_id)
+            span.set({"cloudswarm.rang": answer["rang"]})
+            return answer
+        except Exception:
+            log.exception("%s for %s failed; Cloud Tasks retries it", kind, aid)
+            raise
+
+
+def _fire_schedule(request: flask.Request):
+    """One fire of a schedule: at most one swarm per schedule and due time, however often
+    Cloud Scheduler retries it. A bad body is refused (4xx) and nothing is written."""
+    from cloudswarm.core import pricing
+    from cloudswarm.llm import providers
+    from cloudswarm.triggers import SCHEDULE_TIME_HEADER, parse_schedule_fire
+
+    try:
+        fire, request_id = parse_schedule_fire(
+            request.get_data(), request.headers.get(SCHEDULE_TIME_HEADER)
+        )
+        # The API's checks: an unpriced model could not be held to a budget, and what the
+        # provider lacks is refused now rather than in the lead's first turn.
+        model = fire.model or runtime.settings().default_model
+        pricing.canonical_model(model)
+        providers.refuse_unsupported(runtime.settings().model_provider, models=[model])
+    except UserError as e:
+        log.error("refused schedule fire: %s", e)
+        return {"error": e.code, "message": str(e)}, 400
+    with (
+        _flushed(),
+        runtime.tracer().span(
+            "task_dispatch schedule", {"cloudswarm.request.id": request_id}, kind="server"
+        ),
+    ):
+        sid, created = service.start_swarm(
+            fire.goal,
+            actor=f"schedule:{fire.schedule}",
+            model=fire.model,
+            budget=fire.to_budget(),
+            request_id=request_id,
+        )
+    log.info("schedule fire %s -> %s (%s)", request_id, sid, "new" if created else "repeat")
+    return {"swarm_id": sid, "request_id": request_id, "created": created}
+
+
+def _redeliver(kind: str, sid: str, aid: str, turn_id: str) -> dict:
+    # The watchdog takes back only a lease still held by that (dead) turn; a live one stays.
     if kind == "watchdog" and not runtime.store().expire_lease(sid, aid, turn_id):
         return {"rang": False}
-    runtime.bus().ring(sid, aid)
+    # A retry first frees a lease its own turn failed to give back (that turn has ended), so
+    # the agent does not wait for the watchdog at lease expiry; it rings in every case.
+    if kind == "retry" and turn_id:
+        runtime.store().reclaim_lease(sid, aid, turn_id)
+    runtime.bus().ring(sid, aid, redelivery={"redelivery": kind, "retry_of": turn_id})
     return {"rang": True}
 
 

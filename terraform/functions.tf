@@ -2,11 +2,14 @@
 # built from the one bundle `make bundle` produces (functions/main.py + the cloudswarm package).
 
 resource "google_artifact_registry_repository" "functions" {
+  #checkov:skip=CKV_GCP_84:CMEK is optional (var.encryption.kms_key); its default, null, means Google-managed keys, which checkov cannot see
   project       = var.project_id
   location      = var.region
   repository_id = local.repository_name
   format        = "DOCKER"
   description   = "Images of the CloudSwarm functions (${var.prefix}), built by Cloud Build."
+  # The functions' key: a function with a key must push to a repository with the same one.
+  kms_key_name = local.kms_key
 
   cleanup_policies {
     id     = "keep-recent"
@@ -23,7 +26,7 @@ resource "google_artifact_registry_repository" "functions" {
     }
   }
 
-  depends_on = [module.services]
+  depends_on = [module.services, google_kms_crypto_key_iam_member.service_agents]
 }
 
 resource "google_artifact_registry_repository_iam_member" "build_writer" {
@@ -53,12 +56,16 @@ module "sources_bucket" {
   name                  = local.sources_bucket_name
   location              = var.region
   lifecycle_delete_days = 90
-  # Only build inputs live here; `make bundle` recreates them.
-  force_destroy = true
+  # Only build inputs live here, and `make bundle` recreates them (versioned like every bucket of
+  # the module: it only keeps a deleted bundle for noncurrent_delete_days).
+  noncurrent_delete_days = var.buckets.noncurrent_delete_days
+  access_log_bucket      = google_storage_bucket.access_logs.name
+  kms_key                = local.kms_key
+  force_destroy          = true
   iam = {
     build_read = { role = "roles/storage.objectViewer", member = module.build_sa.member }
   }
-  depends_on = [module.services]
+  depends_on = [module.services, google_kms_crypto_key_iam_member.service_agents]
 }
 
 # The object name carries the bundle's hash: a new bundle is a new object, which redeploys the
@@ -74,12 +81,18 @@ locals {
     var.functions.env,
     var.functions.default_model == null ? {} : { CLOUDSWARM_DEFAULT_MODEL = var.functions.default_model },
     var.budget == null ? {} : { CLOUDSWARM_BUDGET_KILL_THRESHOLD = tostring(var.budget.kill_switch_threshold) },
+    var.model_provider == "vertex" ? { CLOUDSWARM_VERTEX_REGION = var.vertex_region } : {},
     {
       GOOGLE_CLOUD_PROJECT    = var.project_id
       CLOUDSWARM_PREFIX       = var.prefix
       CLOUDSWARM_REGION       = var.region
       CLOUDSWARM_DISPATCH_URL = local.dispatch_url
       CLOUDSWARM_DISPATCH_SA  = module.tasks_sa.email
+      # anthropic: the key from Secret Manager; vertex: the runtime service account.
+      CLOUDSWARM_MODEL_PROVIDER = var.model_provider
+      # Each turn's span tree, to Cloud Trace; prompts and answers in it only if asked for.
+      CLOUDSWARM_TRACING       = var.tracing
+      CLOUDSWARM_TRACE_CONTENT = var.trace_content ? "1" : "0"
     },
   )
 }
@@ -95,6 +108,7 @@ module "functions" {
   runtime               = var.functions.runtime
   build_service_account = module.build_sa.id
   docker_repository     = google_artifact_registry_repository.functions.id
+  kms_key               = local.kms_key
   service_account_email = module.function_sa[each.key].email
   source_archive = {
     bucket = module.sources_bucket.name
@@ -131,6 +145,7 @@ module "functions" {
     google_project_iam_member.build_sources_reader,
     module.build_sa,
     terraform_data.declaration,
+    google_kms_crypto_key_iam_member.service_agents,
   ]
 }
 

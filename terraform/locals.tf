@@ -8,7 +8,14 @@ locals {
   subscriptions = local.resources.subscriptions
   buckets       = local.resources.buckets
   queues        = local.resources.queues
-  secrets       = local.resources.secrets
+  # Every declared secret, and those this deployment creates: a secret that only one model
+  # provider uses exists only with that provider. Vertex AI takes the runtime service account as
+  # its credential, so with model_provider = "vertex" there is no anthropic-api-key at all.
+  declared_secrets      = local.resources.secrets
+  provider_only_secrets = { "anthropic-api-key" = "anthropic" }
+  secrets = {
+    for k, v in local.declared_secrets : k => v if lookup(local.provider_only_secrets, k, var.model_provider) == var.model_provider
+  }
 
   # The naming rule of shared/cloudswarm/names.py (a structural test checks they agree).
   topic_names        = { for k in keys(local.topics) : k => "${var.prefix}-${k}" }
@@ -19,14 +26,15 @@ locals {
 
   # Names only the deployment has. A function's Cloud Run service and its runtime service account
   # share its name; the entry point keeps the Python name.
-  function_names      = { for k in keys(local.functions) : k => "${var.prefix}-${replace(k, "_", "-")}" }
-  sources_bucket_name = "${var.project_id}-${var.prefix}-sources"
-  tasks_sa_name       = "${var.prefix}-tasks"
-  push_sa_name        = "${var.prefix}-push"
-  build_sa_name       = "${var.prefix}-build"
-  repository_name     = "${var.prefix}-functions"
-  sweep_job_name      = "${var.prefix}-watchdog-sweep"
-  site_id             = coalesce(var.hosting.site_id, "${var.project_id}-${var.prefix}")
+  function_names          = { for k in keys(local.functions) : k => "${var.prefix}-${replace(k, "_", "-")}" }
+  sources_bucket_name     = "${var.project_id}-${var.prefix}-sources"
+  access_logs_bucket_name = "${var.project_id}-${var.prefix}-access-logs"
+  tasks_sa_name           = "${var.prefix}-tasks"
+  push_sa_name            = "${var.prefix}-push"
+  build_sa_name           = "${var.prefix}-build"
+  repository_name         = "${var.prefix}-functions"
+  sweep_job_name          = "${var.prefix}-watchdog-sweep"
+  site_id                 = coalesce(var.hosting.site_id, "${var.project_id}-${var.prefix}")
 
   # A 2nd gen function's cloudfunctions.net URL is fixed by region, project and name, so the
   # functions that enqueue Cloud Tasks can be told where task_dispatch lives before it exists.
@@ -54,8 +62,19 @@ locals {
   # The api mints the Firebase custom tokens the web UI reads Firestore with (signed through IAM
   # signBlob as itself) and revokes a revoked key's UI sessions (Firebase Auth admin).
   firebase_functions = var.hosting.enabled ? toset(["api"]) : toset([])
+  # The functions that call the model are those resources.json gives the Anthropic key. On Vertex
+  # AI they call it as themselves instead: roles/aiplatform.user, project-wide, since Vertex has no
+  # finer IAM for publisher models.
+  model_functions  = toset([for k, f in local.functions : k if contains(f.secrets, "anthropic-api-key")])
+  vertex_functions = var.model_provider == "vertex" ? local.model_functions : toset([])
   extra_project_roles = {
-    for k in local.firebase_functions : k => ["roles/firebaseauth.admin"] if contains(keys(local.functions), k)
+    for k in keys(local.functions) : k => concat(
+      contains(local.firebase_functions, k) ? ["roles/firebaseauth.admin"] : [],
+      contains(local.vertex_functions, k) ? ["roles/aiplatform.user"] : [],
+      # Every function writes its spans to Cloud Trace (CLOUDSWARM_TRACING=cloud); the role only
+      # lets it write traces, and Cloud Trace has no IAM finer than the project.
+      var.tracing == "cloud" ? ["roles/cloudtrace.agent"] : [],
+    )
   }
   access = {
     agent_turn = {
@@ -83,11 +102,11 @@ locals {
   }
   enqueuing_functions = toset([for k, a in local.function_access : k if length(a.enqueue) > 0])
 
-  # Secret env vars per function: env var name => logical secret. Indexing local.secrets fails
-  # the plan if a function names a secret that resources.json does not declare.
+  # Secret env vars per function: env var name => logical secret, for the secrets this deployment
+  # creates. Indexing local.declared_secrets fails the plan for a secret resources.json lacks.
   function_secret_env = {
     for fk, f in local.functions : fk => {
-      for s in f.secrets : local.secrets[s].env => s if !contains(var.unset_optional_secrets, s)
+      for s in f.secrets : local.declared_secrets[s].env => s if contains(keys(local.secrets), s) && !contains(var.unset_optional_secrets, s)
     }
   }
   secret_env_names = toset([for s in values(local.secrets) : s.env])

@@ -35,8 +35,11 @@ module "services" {
       "identitytoolkit.googleapis.com",
     ] : [],
     var.budget == null ? [] : ["billingbudgets.googleapis.com"],
+    var.model_provider == "vertex" ? ["aiplatform.googleapis.com"] : [],
+    var.tracing == "cloud" ? ["cloudtrace.googleapis.com"] : [],
   )
-  service_agents = ["pubsub.googleapis.com"]
+  # Pub/Sub's for push and dead letters; the others only where a customer-managed key needs them.
+  service_agents = concat(["pubsub.googleapis.com"], local.cmek_service_agents)
 }
 
 locals {
@@ -96,7 +99,7 @@ resource "terraform_data" "declaration" {
 
   lifecycle {
     precondition {
-      condition     = alltrue(flatten([for f in values(local.functions) : [for s in f.secrets : contains(keys(local.secrets), s)]]))
+      condition     = alltrue(flatten([for f in values(local.functions) : [for s in f.secrets : contains(keys(local.declared_secrets), s)]]))
       error_message = "A function in resources.json names a secret that resources.json does not declare."
     }
     precondition {
@@ -130,7 +133,7 @@ resource "terraform_data" "declaration" {
       error_message = "The queues in resources.json must all target one declared http function (task_dispatch)."
     }
     precondition {
-      condition     = alltrue([for s in var.unset_optional_secrets : contains(keys(local.secrets), s) && !try(local.secrets[s].required, true)])
+      condition     = alltrue([for s in var.unset_optional_secrets : contains(keys(local.declared_secrets), s) && !try(local.declared_secrets[s].required, true)])
       error_message = "unset_optional_secrets may only list secrets that resources.json declares with required=false."
     }
     precondition {
@@ -155,7 +158,7 @@ resource "terraform_data" "declaration" {
       error_message = "Service account ids (PREFIX-FUNCTION) must be unique and at most 30 characters: shorten the prefix."
     }
     precondition {
-      condition     = alltrue([for n in concat(values(local.bucket_names), [local.sources_bucket_name]) : length(n) <= 63])
+      condition     = alltrue([for n in concat(values(local.bucket_names), [local.sources_bucket_name, local.access_logs_bucket_name]) : length(n) <= 63])
       error_message = "Bucket names (PROJECT-PREFIX-NAME) must be at most 63 characters: shorten the prefix."
     }
     precondition {

@@ -9,6 +9,7 @@ module "pubsub" {
   source               = "./modules/pubsub"
   project_id           = var.project_id
   service_agent_member = local.pubsub_agent_member
+  kms_key              = local.kms_key
   labels               = local.labels
   topics = {
     for k, t in local.topics : k => {
@@ -34,7 +35,7 @@ module "pubsub" {
       subscribers = { for fk, a in local.function_access : fk => module.function_sa[fk].member if contains(a.subscribe, k) }
     }
   }
-  depends_on = [module.services]
+  depends_on = [module.services, google_kms_crypto_key_iam_member.service_agents]
 }
 
 module "queues" {

@@ -31,11 +31,12 @@ output "functions" {
 }
 
 output "dispatch" {
-  description = "Where Cloud Tasks deliver (CLOUDSWARM_DISPATCH_URL) and the account their OIDC tokens name (CLOUDSWARM_DISPATCH_SA)."
+  description = "Where Cloud Tasks deliver (CLOUDSWARM_DISPATCH_URL), the account their OIDC tokens name (CLOUDSWARM_DISPATCH_SA), and the Cloud Scheduler jobs (the sweep; the schedules by name)."
   value = {
     url             = local.dispatch_url
     service_account = module.tasks_sa.email
     sweep_job       = google_cloud_scheduler_job.watchdog_sweep.name
+    schedule_jobs   = { for k, j in google_cloud_scheduler_job.schedules : k => j.name }
   }
 }
 

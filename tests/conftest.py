@@ -38,12 +38,16 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0, every: fl
 
 def stack_environ() -> dict[str, str]:
     """os.environ without what would steer a test stack onto a developer's ports or run folder."""
-    return {
+    env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("CLOUDSWARM_PORT_OFFSET", "CLOUDSWARM_RUN_DIR")
         and not (k.startswith("CLOUDSWARM_") and k.endswith("_PORT"))
     }
+    # A developer's own schedules (terraform/schedules.auto.tfvars.json) never fire in a test
+    # stack; a test that wants schedules names its own file.
+    env.setdefault("CLOUDSWARM_SCHEDULES_FILE", "")
+    return env
 
 
 def port_is_free(port: int) -> bool:

@@ -89,6 +89,8 @@ def view_of(body: dict) -> View:
         blocks = [b for b in as_blocks(message.get("content")) if isinstance(b, dict)]
         if message.get("role") == "assistant":
             for b in blocks:
+                if b.get("type") == "server_tool_use":  # a rule may ask whether it searched
+                    view.calls.append((str(b.get("name")), b.get("input") or {}))
                 if b.get("type") == "tool_use":
                     call = (str(b.get("name")), b.get("input") or {})
                     uses[str(b.get("id"))] = call

@@ -45,3 +45,37 @@ def error_body(error_type: str, message: str) -> dict:
 
 def invalid(message: str) -> ApiError:
     return ApiError("invalid_request_error", message)
+
+
+# Vertex AI answers its own refusals (credentials, quota) in Google's error envelope, not the
+# Messages API's; what reaches the model itself is answered in the Messages API's shapes.
+GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+}
+
+
+class GoogleError(ApiError):
+    """An error in Google's envelope: ``{"error": {"code", "message", "status"}}``."""
+
+    def __init__(self, status: int, message: str, headers=None):
+        super().__init__(GOOGLE_STATUS[status], message, status, headers)
+
+    def body(self) -> dict:
+        return {"error": {"code": self.status, "message": self.message, "status": self.error_type}}
+
+
+def as_vertex(e: ApiError, model: str) -> ApiError:
+    """The error Vertex AI would send in place of ``e``: a rate limit is its quota refusal."""
+    if e.error_type == "rate_limit_error":
+        return GoogleError(
+            429,
+            "Quota exceeded for "
+            "aiplatform.googleapis.com/online_prediction_requests_per_base_model "
+            f"with base model: anthropic-{model.split('@')[0]}. "
+            "Please submit a quota increase request.",
+        )
+    return e

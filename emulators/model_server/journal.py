@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -18,6 +19,9 @@ class Entry:
     request_id: str
     time: float  # epoch seconds the request arrived
     path: str
+    wire: str = "anthropic"  # or "vertex": which API's paths the request came by
+    auth: list[str] = field(default_factory=list)  # the schemes sent: "x-api-key", "bearer"
+    credential: str | None = None  # fingerprint() of the key or token sent, never the value
     model: str | None = None
     agent: str | None = None
     stream: bool = False
@@ -28,10 +32,21 @@ class Entry:
     message_id: str | None = None
     stop_reason: str | None = None
     tool_uses: list[str] = field(default_factory=list)
+    # The server tools the request defined (types), and the ones the answer ran.
+    server_tools: list[str] = field(default_factory=list)
+    server_tool_uses: list[str] = field(default_factory=list)
     usage: dict | None = None
+    # The request as compact JSON, in bytes: the size the platform's worst case is computed from.
+    request_bytes: int = 0
     done_at: float | None = None
     closed_by_client_at: float | None = None  # the client hung up before the answer was complete
     events_sent: int = 0
+
+
+def fingerprint(credential: str) -> str:
+    """A short one-way digest of a key or token: tells which credential a client sent (an API
+    key or a Vertex access token: the SDK sends both as a bearer token) without logging it."""
+    return hashlib.sha256(credential.encode()).hexdigest()[:12]
 
 
 class Journal:
@@ -48,10 +63,10 @@ class Journal:
             self._entries.clear()
             self._totals.clear()
 
-    def start(self, request_id: str, path: str) -> Entry:
+    def start(self, request_id: str, path: str, wire: str = "anthropic") -> Entry:
         with self._lock:
             self._seq += 1
-            entry = Entry(self._seq, request_id, time.time(), path)
+            entry = Entry(self._seq, request_id, time.time(), path, wire)
             self._entries.append(entry)
             return entry
 
@@ -74,6 +89,9 @@ class Journal:
             for key, value in (entry.usage or {}).items():
                 if isinstance(value, int):
                     t[key] += value
+                elif key == "server_tool_use" and isinstance(value, dict):
+                    for k, v in value.items():
+                        t[k] += v
             line = None
             if self._log_path is not None:
                 record = {"entry": asdict(entry), "request": request, "response": response}
@@ -116,4 +134,8 @@ class Journal:
                 "output_tokens": t.get("output_tokens", 0),
             },
             "cache_read_share": round(read / prompt, 4) if prompt else 0.0,
+            "server_tool_use": {
+                "web_search_requests": t.get("web_search_requests", 0),
+                "web_fetch_requests": t.get("web_fetch_requests", 0),
+            },
         }

@@ -23,9 +23,14 @@ from .usage import compact
 log = logging.getLogger(__name__)
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
+SUMMARY_TAG = "<summarize-history/>"  # core/context.py opens a request to summarize with it
 WHEN_KEYS = {"role", "agent", "last", "tool", "ok", "called", "not_called", "where"}
-THEN_KEYS = {"text", "repeat", "pace_s", "tool_uses", "require_tool_uses"}
-USE_KEYS = {"name", "input", "for_each", "unless_called"}
+THEN_KEYS = {
+    "text", "repeat", "pace_s", "tool_uses", "require_tool_uses", "server_tools", "pause_turn",
+    "cite",
+}  # fmt: skip
+SERVER_USE_KEYS = {"name", "input", "result"}
+USE_KEYS = {"name", "input", "for_each", "unless_called", "forge"}
 PREDICATES = {"eq", "ne", "in", "exists", "len_min", "len_max", "all", "any"}
 _WHOLE = re.compile(r"^\$\{([^}]+)\}$")
 _PART = re.compile(r"\$\{([^}]+)\}")
@@ -41,6 +46,13 @@ class Decision:
     text: str = ""
     tool_uses: list[tuple[str, dict]] = field(default_factory=list)
     pace_s: float = 0.0
+    # Server tools the model "runs" before its text: (name, input, the scenario's result data).
+    server_uses: list[tuple[str, dict, object]] = field(default_factory=list)
+    pause_turn: bool = False  # answer with stop_reason pause_turn after the server tools
+    cite: list[dict] = field(default_factory=list)  # search hits the text cites
+    # Tool names the answer uses though the request does not define them: a forged call, as a
+    # confused or hostile model might make (a test of the client's refusals).
+    forged: frozenset[str] = frozenset()
 
 
 def resolve(ctx, path: str):
@@ -117,6 +129,10 @@ class Scenario:
         self.data: dict = spec.get("data", {})
         self.rules: list[dict] = spec["rules"]
         self.fallback_text: str = spec.get("fallback_text", "Nothing to do right now.")
+        # The text of a compaction block (a template, like a rule's text).
+        self.compaction_summary = spec.get(
+            "compaction_summary", "Summary of the conversation so far (emulated compaction)."
+        )
         self.no_turn_text: str = spec.get(
             "no_turn_text", "I see no <turn> in this conversation, so there is nothing to do."
         )
@@ -125,6 +141,10 @@ class Scenario:
         """Never raises: a request the rules cannot handle gets a plain end_turn text."""
         try:
             view = view_of(body)
+            if SUMMARY_TAG in view.last_text:
+                # The platform's own summary of older history (its fallback without the API's
+                # compaction): answered with the scenario's compaction text.
+                return Decision("history-summary", self.summary(body))
             for rule in self.rules:
                 decision = self._try(rule, view)
                 if decision is not None:
@@ -135,6 +155,15 @@ class Scenario:
         if view.turn is None:
             return Decision("no-turn", self.no_turn_text)
         return Decision("fallback", self.fallback_text)
+
+    def summary(self, body: dict) -> str:
+        """The text of a compaction block for ``body``: the scenario's template, rendered."""
+        view = view_of(body)
+        try:
+            text = render(self.compaction_summary, {**view.context(), "data": self.data})
+        except Missing:
+            text = None
+        return str(text) if text else "Summary of the conversation so far."
 
     def _try(self, rule: dict, view: View) -> Decision | None:
         when = rule.get("when", {})
@@ -191,10 +220,25 @@ class Scenario:
                 ):
                     continue  # already asked for in an earlier message: replans stay idempotent
                 uses.append((spec["name"], tool_input))
+        forged = frozenset(s["name"] for s in then.get("tool_uses", []) if s.get("forge"))
         if then.get("require_tool_uses") and not uses:
             return None
         text = render(then.get("text", ""), ctx) * int(then.get("repeat", 1))
-        return Decision(rule.get("name", "?"), text, uses, float(then.get("pace_s", 0.0)))
+        server = [
+            (s["name"], render(s.get("input", {}), ctx), render(s.get("result"), ctx))
+            for s in then.get("server_tools", [])
+        ]
+        cite = render(then["cite"], ctx) if "cite" in then else []
+        return Decision(
+            rule.get("name", "?"),
+            text,
+            uses,
+            float(then.get("pace_s", 0.0)),
+            server_uses=server,
+            pause_turn=bool(then.get("pause_turn")),
+            cite=cite if isinstance(cite, list) else [],
+            forged=forged,
+        )
 
 
 def check_spec(spec: dict) -> None:
@@ -209,6 +253,8 @@ def check_spec(spec: dict) -> None:
             extra |= set(use) - USE_KEYS
             if "name" not in use:
                 raise ValueError(f"{where}: a tool_use needs a 'name'")
+        for use in rule.get("then", {}).get("server_tools", []):
+            extra |= set(use) - SERVER_USE_KEYS
         for pred in rule.get("when", {}).get("where", []):
             extra |= set(pred) - PREDICATES - {"path"}
         if extra:
@@ -234,6 +280,7 @@ def load(name_or_path: str) -> Scenario:
         spec = {
             "rules": base.rules,
             "fallback_text": base.fallback_text,
+            "compaction_summary": base.compaction_summary,
             "no_turn_text": base.no_turn_text,
             **spec,
             "data": {**base.data, **spec.get("data", {})},

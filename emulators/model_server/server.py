@@ -1,4 +1,5 @@
-"""The HTTP side: ``/v1/messages`` (JSON and SSE), ``/v1/messages/count_tokens``, ``/_control/*``.
+"""The HTTP side: ``/v1/messages`` (JSON and SSE), ``/v1/messages/count_tokens``, ``/_control/*``,
+and the same Messages API by Vertex AI's paths (``:rawPredict``, ``:streamRawPredict``).
 
 Stdlib ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive and chunked SSE, like the real API,
 so the SDK's connection pool and stream parser are exercised as they are in production.
@@ -8,19 +9,23 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import select
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import scenario as scenarios
+from .context import edits_of
 from .conversation import view_of
-from .errors import ApiError, error_body, invalid, new_id
+from .errors import ApiError, GoogleError, as_vertex, error_body, invalid, new_id
 from .faults import FaultConfig, Faults, Plan
-from .journal import Entry, Journal
-from .reply import build_message, stream_events
+from .journal import Entry, Journal, fingerprint
+from .reply import managed_message, stream_events
+from .server_tools import Containers, is_server_tool
 from .usage import PromptCache, count_input_tokens
 from .validate import validate
 
@@ -29,6 +34,30 @@ SERVICE = "cloudswarm-model-server"
 
 
 _BAD_JSON = object()
+
+# Claude on Vertex AI: the model is in the path, the Messages API body follows without it, and
+# ``anthropic_version`` moves from a header into the body. Its value is not checked: Vertex's
+# documented "vertex-2023-10-16" and the SDK's own API version (what the pinned SDK sends) both
+# reach the model.
+VERTEX_PATH = re.compile(
+    r"^/v1/projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)"
+    r"/publishers/anthropic/models/(?P<model>[^/:]+):(?P<method>rawPredict|streamRawPredict)$"
+)
+VERTEX_COUNT_TOKENS = "count-tokens"  # the path's "model" for counting tokens
+_NO_CREDENTIAL = (
+    "Request is missing required authentication credential. Expected OAuth 2 access token, "
+    "login cookie or other valid authentication credential."
+)
+
+
+@dataclass(frozen=True)
+class Vertex:
+    """What a Vertex AI path says: project, location, model and method."""
+
+    project: str
+    region: str
+    model: str
+    method: str
 
 
 class _HungUp(Exception):
@@ -54,6 +83,7 @@ class ModelServer:
         self.scenario = scenarios.load(scenario)
         self.faults = Faults(faults)
         self.cache = PromptCache(min_cache_tokens)
+        self.containers = Containers()
         self.journal = Journal(log_path)
         self.started_at = time.time()
         self.stopping = threading.Event()
@@ -102,6 +132,18 @@ class ModelServer:
         self.faults.configure(FaultConfig())
         self.journal.reset()
         self.cache.clear()
+
+
+def _wire(vertex: Vertex | None) -> str:
+    return "vertex" if vertex else "anthropic"
+
+
+def _request_id(vertex: Vertex | None) -> str:
+    return new_id("req_vrtx_" if vertex else "req_")  # Vertex AI's request ids look like this
+
+
+def _compact_size(request: dict) -> int:
+    return len(json.dumps(request, separators=(",", ":")).encode())
 
 
 def _agent_of(body) -> str | None:
@@ -191,7 +233,8 @@ class Handler(BaseHTTPRequestHandler):
                 200, {"requests": items, "last_seq": items[-1]["seq"] if items else since}
             )
         elif url.path == "/_control/stats":
-            self._send_json(200, {**app.journal.stats(), "scenario": app.scenario.name})
+            stats = {**app.journal.stats(), "containers_created": app.containers.created}
+            self._send_json(200, {**stats, "scenario": app.scenario.name})
         elif url.path == "/_control/faults":
             self._send_json(200, {"faults": app.faults.config.to_json()})
         elif url.path == "/_control/scenario":
@@ -207,6 +250,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._messages()
         if path == "/v1/messages/count_tokens":
             return self._count_tokens()
+        if found := VERTEX_PATH.match(path):
+            vertex = Vertex(**{k: unquote(v) for k, v in found.groupdict().items()})
+            if vertex.model == VERTEX_COUNT_TOKENS and vertex.method == "rawPredict":
+                return self._count_tokens(vertex)
+            return self._messages(vertex)
         body = self._read_json()
         try:
             result = self._control(path, {} if body is None or body is _BAD_JSON else body)
@@ -253,11 +301,21 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- the Messages API ------------------------------------------------------------------
 
-    def _checked_body(self, entry: Entry):
-        body = self._read_json()
+    def _auth(self, entry: Entry) -> None:
         key = self.headers.get("x-api-key")
-        bearer = self.headers.get("authorization", "").lower().startswith("bearer ")
-        if not key and not bearer:
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        bearer = scheme.lower() == "bearer" and bool(token.strip())
+        entry.auth = [name for name, sent in (("x-api-key", key), ("bearer", bearer)) if sent]
+        sent = key or (token.strip() if bearer else "")
+        entry.credential = fingerprint(sent) if sent else None
+
+    def _checked_body(self, entry: Entry, vertex: Vertex | None = None):
+        """(the body as sent, for the log; the Messages API request it stands for)."""
+        body = self._read_json()
+        self._auth(entry)
+        if vertex is not None:
+            return body, self._vertex_body(entry, body, vertex)
+        if not entry.auth:
             raise ApiError("authentication_error", "x-api-key header is required")
         if not self.headers.get("anthropic-version"):
             raise invalid("anthropic-version: header is required")
@@ -267,15 +325,40 @@ class Handler(BaseHTTPRequestHandler):
             entry.model = body.get("model") if isinstance(body.get("model"), str) else None
             entry.stream = body.get("stream") is True
             entry.agent = _agent_of(body)
-        return body
+            entry.request_bytes = _compact_size(body)
+        return body, body
 
-    def _count_tokens(self) -> None:
-        entry = self.app.journal.start(new_id("req_"), "/v1/messages/count_tokens")
-        body = response = None
+    def _vertex_body(self, entry: Entry, body, vertex: Vertex):
+        # Vertex AI takes only Google credentials: an API key does not count.
+        if "bearer" not in entry.auth:
+            raise GoogleError(401, _NO_CREDENTIAL)
+        if body is _BAD_JSON:
+            raise invalid("There was an error parsing the body of your request as JSON")
+        if not isinstance(body, dict):
+            return body  # validate() refuses it with the Messages API's message
+        if "anthropic_version" not in body:
+            raise invalid("anthropic_version: Field required")
+        if not isinstance(body["anthropic_version"], str) or not body["anthropic_version"]:
+            raise invalid("anthropic_version: Input should be a valid string")
+        request = {k: v for k, v in body.items() if k != "anthropic_version"}
+        if vertex.model != VERTEX_COUNT_TOKENS:
+            # The path names the model; a model in the body (which the SDK never sends) is
+            # overruled by it rather than refused, as no source checked here says Vertex refuses.
+            request["model"] = vertex.model
+        entry.model = request.get("model") if isinstance(request.get("model"), str) else None
+        entry.stream = request.get("stream") is True
+        entry.agent = _agent_of(request)
+        entry.request_bytes = _compact_size(request)
+        return request
+
+    def _count_tokens(self, vertex: Vertex | None = None) -> None:
+        path = urlsplit(self.path).path if vertex else "/v1/messages/count_tokens"
+        entry = self.app.journal.start(_request_id(vertex), path, _wire(vertex))
+        raw = response = None
         try:
-            body = self._checked_body(entry)
+            raw, body = self._checked_body(entry, vertex)
             if isinstance(body, dict) and "max_tokens" not in body:
-                validate({**body, "max_tokens": 1})
+                validate({**body, "max_tokens": 1}, vertex=vertex is not None)
             else:
                 raise invalid("max_tokens: Extra inputs are not permitted")
             response = {"input_tokens": count_input_tokens(body)}
@@ -288,7 +371,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             response = self._crashed(entry, headers_sent=entry.status == 200)
         finally:
-            self.app.journal.finish(entry, body, response)
+            self.app.journal.finish(entry, raw, response)
 
     def _send_error(self, entry: Entry, e: ApiError) -> dict:
         entry.status = e.status
@@ -312,26 +395,35 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self._send_error(entry, ApiError("api_error", "Internal server error (emulator)"))
 
-    def _messages(self) -> None:
+    def _messages(self, vertex: Vertex | None = None) -> None:
         app = self.app
-        entry = app.journal.start(new_id("req_"), "/v1/messages")
-        body = response = None
+        path = urlsplit(self.path).path if vertex else "/v1/messages"
+        entry = app.journal.start(_request_id(vertex), path, _wire(vertex))
+        raw = response = None
         try:
-            body = self._checked_body(entry)
+            raw, body = self._checked_body(entry, vertex)
             plan = app.faults.plan(entry.agent)
             entry.fault = plan.label
             if plan.latency_s:
                 self._wait(plan.latency_s)
             if plan.error is not None:
-                raise plan.error
-            validate(body)
-            decision = app.scenario.decide(body)
-            message, note = build_message(body, decision, app.cache.account(body["model"], body))
+                raise as_vertex(plan.error, entry.model or "") if vertex else plan.error
+            validate(body, vertex=vertex is not None)
+            if vertex is not None and "context_management" in body:
+                raise invalid("context_management: not supported on Vertex AI")
+            edits = edits_of(body, self.headers.get("anthropic-beta"), body["model"])
+            message, decision, note = managed_message(
+                body, edits, app.scenario, app.cache, app.containers
+            )
             response = message
             entry.rule = decision.rule + (f" ({note})" if note else "")
             entry.message_id = message["id"]
             entry.stop_reason = message["stop_reason"]
             entry.tool_uses = [b["name"] for b in message["content"] if b["type"] == "tool_use"]
+            entry.server_tools = [t["type"] for t in body.get("tools") or [] if is_server_tool(t)]
+            entry.server_tool_uses = [
+                b["name"] for b in message["content"] if b["type"] == "server_tool_use"
+            ]
             entry.usage = message["usage"]
             if body.get("stream"):
                 entry.status = 200
@@ -352,7 +444,7 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             response = self._crashed(entry, headers_sent=entry.status == 200)
         finally:
-            app.journal.finish(entry, body, response)
+            app.journal.finish(entry, raw, response)
 
     def _stream(self, message: dict, plan: Plan, pace_s: float, entry: Entry) -> None:
         self.send_response(200)

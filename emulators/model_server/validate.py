@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import re
 
+from .context import check_block
 from .errors import ApiError, invalid
+from .server_tools import RESULT_TYPES, check_definition, check_sealed, is_server_tool
 from .usage import as_blocks
 
 MODEL_RE = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*$")
+# Vertex AI's ids add a snapshot date after an @: claude-sonnet-4-5@20250929.
+VERTEX_MODEL_RE = re.compile(r"^claude-[a-z0-9][a-z0-9.-]*(@\d{8})?$")
 TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 TOOL_ID_RE = re.compile(r"^[a-zA-Z0-9_-]+$")
 MAX_OUTPUT_TOKENS = 128_000
@@ -27,7 +31,12 @@ TOP_LEVEL = {
 }  # fmt: skip
 BLOCK_TYPES = (
     "text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
+    "server_tool_use", "compaction", *sorted(RESULT_TYPES),
 )  # fmt: skip
+# Blocks only the model writes (server tools' blocks come back as the API sent them).
+ASSISTANT_ONLY = frozenset(
+    {"thinking", "redacted_thinking", "server_tool_use", "compaction", *RESULT_TYPES}
+)
 TOOL_KEYS = {
     "name", "description", "input_schema", "cache_control", "type", "strict", "input_examples",
     "defer_loading", "eager_input_streaming", "allowed_callers",
@@ -35,14 +44,17 @@ TOOL_KEYS = {
 TOOL_CHOICES = ("auto", "any", "tool", "none")
 
 
-def validate(body: object) -> None:
-    """Raise ApiError for the first problem found, as the real API reports one at a time."""
+def validate(body: object, *, vertex: bool = False) -> None:
+    """Raise ApiError for the first problem found, as the real API reports one at a time.
+
+    ``vertex``: the body came by Vertex AI's paths, its model (from the path) in Vertex's form.
+    """
     if not isinstance(body, dict):
         raise invalid("Request body must be a JSON object")
     for key in body:
         if key not in TOP_LEVEL:
             raise invalid(f"{key}: Extra inputs are not permitted")
-    _model(body)
+    _model(body, VERTEX_MODEL_RE if vertex else MODEL_RE)
     _max_tokens(body)
     if "stream" in body and not isinstance(body["stream"], bool):
         raise invalid("stream: Input should be a valid boolean")
@@ -58,13 +70,13 @@ def validate(body: object) -> None:
         )
 
 
-def _model(body: dict) -> None:
+def _model(body: dict, pattern: re.Pattern = MODEL_RE) -> None:
     if "model" not in body:
         raise invalid("model: Field required")
     model = body["model"]
     if not isinstance(model, str) or not model:
         raise invalid("model: Input should be a valid string")
-    if not MODEL_RE.match(model):
+    if not pattern.match(model):
         raise ApiError("not_found_error", f"model: {model}")
 
 
@@ -107,6 +119,13 @@ def _tools(tools) -> set[str]:
         where = f"tools.{i}"
         if not isinstance(tool, dict):
             raise invalid(f"{where}: Input should be a valid dictionary")
+        if is_server_tool(tool):
+            name = check_definition(tool, where)
+            _cache_control(tool.get("cache_control"), where)
+            if name in names:
+                raise invalid("tools: Tool names must be unique.")
+            names.add(name)
+            continue
         if tool.get("type", "custom") != "custom":
             raise invalid(
                 f"{where}: Input tag '{tool.get('type')}' found using 'type' does not match any "
@@ -225,8 +244,10 @@ def _block(block, role: str, where: str, seen_ids: set[str]) -> int:
             raise invalid(f"{where}.content: Input should be a valid string or list")
         if "is_error" in block and not isinstance(block["is_error"], bool):
             raise invalid(f"{where}.is_error: Input should be a valid boolean")
-    elif kind in ("thinking", "redacted_thinking") and role != "assistant":
+    elif kind in ASSISTANT_ONLY and role != "assistant":
         raise invalid(f"{where}: {kind} blocks may only appear in assistant messages")
+    if kind == "compaction":
+        check_block(block, where)
     return _cache_control(block.get("cache_control"), where)
 
 
@@ -281,6 +302,8 @@ def _messages(body: dict, has_tools: bool) -> int:
         for j, block in enumerate(content):
             count += _block(block, role, f"{where}.content.{j}", seen_ids)
             uses_tools = uses_tools or block.get("type") in ("tool_use", "tool_result")
+    # Strict: a conversation opens with the user's role, one cut at a compaction block too
+    # (whether the API makes an exception for that one is not known here).
     if messages[0]["role"] != "user":
         raise invalid('messages: first message must use the "user" role')
     if uses_tools and not has_tools:
@@ -288,6 +311,15 @@ def _messages(body: dict, has_tools: bool) -> int:
             "Requests which include `tool_use` or `tool_result` blocks must define tools."
         )
     _pairing(merged_turns(messages))
+    check_sealed(
+        [
+            (f"messages.{i}.content.{j}", b)
+            for i, m in enumerate(messages)
+            if isinstance(m["content"], list)
+            for j, b in enumerate(m["content"])
+            if b.get("type") == "server_tool_use" or b.get("type") in RESULT_TYPES
+        ]
+    )
     _prefill(messages[-1])
     return count
 

@@ -20,6 +20,11 @@ class TransientError(CloudSwarmError):
         self.retry_after = retry_after
 
 
+class NotDelivered(TransientError):
+    """A request that certainly never reached its server (it could not connect): sending it
+    again cannot do anything twice."""
+
+
 class PermanentError(CloudSwarmError):
     """Retrying cannot help: bad request, auth refused, missing permission."""
 

@@ -30,7 +30,8 @@ def reset_runtime() -> None:
 
 @pytest.fixture(scope="module")
 def full_stack(request, tmp_path_factory) -> Iterator[Stack]:
-    """The `full` profile; a module sets FUNCTION_ENV for the functions' extra settings."""
+    """The `full` profile (or the module's STACK_PROFILE); a module sets FUNCTION_ENV for the
+    functions' extra settings."""
     extra = getattr(request.module, "FUNCTION_ENV", {})
     with pytest.MonkeyPatch.context() as mp:
         for key, value in extra.items():
@@ -39,7 +40,7 @@ def full_stack(request, tmp_path_factory) -> Iterator[Stack]:
         stack = Stack(
             run_dir=tmp_path_factory.mktemp("e2e-stack"),
             port_offset=E2E_PORT_OFFSET,
-            profile="full",
+            profile=getattr(request.module, "STACK_PROFILE", "full"),
             environ=stack_environ(),
         )
         stack.up()

@@ -34,9 +34,8 @@ def test_demo_swarm_keeps_its_invariants_under_every_fault(full_stack, model_ser
     full_stack.restart("agent_turn")  # a crash of the whole process, turns in flight included
     kills = [(killed, time.time())]
     wait_for_status(sid, {"completed", "failed", "paused"}, timeout=240)
-    requests = model_server.requests()
     seen = assert_chaos_invariants(
-        full_stack.run_dir, sid, requests, tasks=6, agents=4, kills=kills
+        full_stack.run_dir, sid, model_server.requests, tasks=6, agents=4, kills=kills
     )
     print("chaos run:", seen)  # what the faults did, in the test report
     # The faults were really there.

@@ -28,11 +28,10 @@ def test_large_swarm_keeps_its_invariants_under_faults(full_stack, model_server)
         full_stack.restart("agent_turn")
         kills = [(killed, time.time())]
         wait_for_status(sid, {"completed", "failed", "paused"}, timeout=300)
-        requests = model_server.requests()
     finally:
         model_server._call("/_control/scenario", {"name": "demo"})
     seen = assert_chaos_invariants(
-        full_stack.run_dir, sid, requests, tasks=30, agents=10, kills=kills
+        full_stack.run_dir, sid, model_server.requests, tasks=30, agents=10, kills=kills
     )
     print("chaos run:", seen)  # what the faults did, in the test report
     assert seen["crashes"] and seen["faults"], seen

@@ -7,7 +7,8 @@ started through the API and run to completion, its transcript read back, a signe
 delivery, and the attacks that most often put a secret in a log (a wrong key that contains the
 real one, the key sent as a bearer token, a forged signature). Afterwards every file of the run
 folder (each process's log), every object in every bucket and every Firestore document is
-searched for each value, and for the token the API issued.
+searched for each value, and for the token the API issued. The functions trace into the run folder
+(``CLOUDSWARM_TRACING=file``), so every span is searched too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import requests
 
 from cloudswarm import runtime
 from cloudswarm.api import webhooks
-from emulators.config import resolve_ports
+from emulators.config import LOCAL_MCP_SECRET, resolve_ports
 from emulators.stack import Stack
 from tests.conftest import stack_environ, wait_until
 from tests.e2e.conftest import E2E_PORT_OFFSET, ModelServer, reset_runtime
@@ -34,10 +35,11 @@ PLANTED = {
     "JWT signing key": "planted-jwt-" + secrets.token_urlsafe(40),
     "admin API key": f"csk_{secrets.token_hex(6)}_{secrets.token_urlsafe(36)}",
     "webhook secret": "planted-whsec-" + secrets.token_hex(20),
+    "MCP token": "planted-mcp-" + secrets.token_urlsafe(30),
 }
 HOOK = "leak-check"
 # Files that hold a secret by design: the stack's own copies of the values it was given.
-BY_DESIGN = {"admin-key", "jwt-signing-key.secret"}
+BY_DESIGN = {"admin-key", "jwt-signing-key.secret", f"{LOCAL_MCP_SECRET}.secret"}
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +48,7 @@ def planted_stack(tmp_path_factory) -> Iterator[Stack]:
     for name, key in (
         ("jwt-signing-key.secret", "JWT signing key"),
         ("admin-key", "admin API key"),
+        (f"{LOCAL_MCP_SECRET}.secret", "MCP token"),
     ):
         path = run_dir / name
         path.write_text(PLANTED[key] + "\n")
@@ -60,6 +63,9 @@ def planted_stack(tmp_path_factory) -> Iterator[Stack]:
     with pytest.MonkeyPatch.context() as mp:
         # A real key sends the functions to the real API; this one goes to the local server.
         mp.setenv("ANTHROPIC_BASE_URL", model_url)
+        # The functions (which inherit this environment) write their spans into the run folder.
+        mp.setenv("CLOUDSWARM_TRACING", "file")
+        mp.setenv("CLOUDSWARM_TRACING_DIR", str(run_dir / "traces"))
         mp.delenv("ANTHROPIC_API_KEY", raising=False)
         stack = Stack(run_dir=run_dir, port_offset=E2E_PORT_OFFSET, profile="full", environ=environ)
         stack.up()
@@ -140,12 +146,49 @@ def test_no_secret_value_reaches_a_log_a_transcript_or_a_document(planted_stack)
     assert transcript.status_code == 200 and transcript.text.strip(), transcript.text[:300]
     # The model server saw the planted key: the value really went through the functions.
     assert any(r.get("status") == 200 for r in model.requests())
+    _repository_swarm(session, api, auth, env["CLOUDSWARM_MCP_URL"], model)
+    assert PLANTED["MCP token"] not in json.dumps(model.requests())
 
     values = {**PLANTED, "issued token": token}
     found = _search_files(planted_stack.run_dir, values)
     found += _search_buckets(values)
     found += _search_firestore(values)
     assert not found, "secret values found:\n" + "\n".join(found)
+
+
+def _repository_swarm(session, api: str, auth: dict, mcp_url: str, model: ModelServer) -> None:
+    """A repository team whose every external call carries the planted MCP token (read from
+    Secret Manager by the turn), its approvals decided through the API."""
+    model._call("/_control/scenario", {"name": "repo"})
+    policy = {"*": "allow", "create_branch": "ask", "write_file": "ask",
+              "create_pull_request": "ask"}  # fmt: skip
+    repo = {"name": "repo", "url": mcp_url, "token_secret": LOCAL_MCP_SECRET, "policy": policy}
+    body = {"goal": "Fix issue #1", "budget": {"usd": 5}, "tools": {"mcp": [repo]}}
+    created = session.post(f"{api}/api/swarms", json=body, headers=auth)
+    assert created.status_code == 201, created.text
+    sid = created.json()["swarm_id"]
+    base = f"{api}/api/swarms/{sid}"
+
+    def step() -> bool:
+        if session.get(base, headers=auth).json()["status"] != "running":
+            return True
+        pending = session.get(f"{base}/approvals", params={"status": "pending"}, headers=auth)
+        for a in pending.json()["approvals"]:
+            verb = "reject" if a["agent_id"] == "reviewer" else "approve"
+            decided = session.post(f"{base}/approvals/{a['id']}/{verb}", json={}, headers=auth)
+            assert decided.status_code == 200, decided.text
+        return False
+
+    assert wait_until(step, timeout=120, every=0.5)
+    assert session.get(base, headers=auth).json()["status"] == "completed"
+    mcp = mcp_url.removesuffix("/mcp")
+    log = session.get(f"{mcp}/_control/requests").json()["requests"]
+    assert [r["tool"] for r in log if r["write"]] == [
+        "create_branch",
+        "write_file",
+        "create_pull_request",
+    ]
+    assert all(r["auth_ok"] for r in log)
 
 
 def _hits(text: str, values: dict[str, str], where: str) -> list[str]:
@@ -160,6 +203,8 @@ def _search_files(run_dir: Path, values: dict[str, str]) -> list[str]:
         searched += 1
         found += _hits(path.read_bytes().decode("utf-8", "replace"), values, str(path))
     assert searched >= 10, f"only {searched} files in {run_dir}: where are the logs?"
+    spans = [p for p in (run_dir / "traces").glob("spans-*.jsonl") if p.stat().st_size]
+    assert spans, f"no span file in {run_dir / 'traces'}: the spans went unsearched"
     return found
 
 
@@ -202,3 +247,5 @@ def test_the_planted_values_were_the_ones_in_use(planted_stack):
     api_env = planted_stack.config.function_env("api")
     assert api_env["CLOUDSWARM_JWT_SIGNING_KEY"] == PLANTED["JWT signing key"]
     assert PLANTED["webhook secret"] in api_env["CLOUDSWARM_WEBHOOK_SECRETS"]
+    # The MCP server demands the planted token, and the calls above were let in with it.
+    assert planted_stack.config.mcp_token() == PLANTED["MCP token"]

@@ -29,4 +29,4 @@ def test_demo_swarm_survives_duplicates_crashes_and_model_errors(full_stack, mod
     requests = model_server.requests()
     faults = [r for r in requests if r["status"] in (429, 529, 500)]
     assert faults, "the model server injected no errors"
-    assert_exactly_once(sid, requests, expected_tasks=6)
+    assert_exactly_once(sid, model_server.requests, expected_tasks=6)

@@ -25,6 +25,7 @@ from cloudswarm.api.config import ApiConfig
 from cloudswarm.api.keys import Keys
 from cloudswarm.api.routes import ROUTE_TABLE
 from cloudswarm.gcp import fs
+from cloudswarm.gcp.keys import FirestoreKeys
 from emulators import procs, services
 from emulators.config import REPO_ROOT, StackConfig
 from emulators.stack import Stack
@@ -132,7 +133,7 @@ def signing_key(stack: Stack) -> bytes:
 
 
 def keys(project: str) -> Keys:
-    return Keys(fs.client(project))
+    return Keys(FirestoreKeys(fs.client(project)))
 
 
 def new_key(project: str, role: str, name: str | None = None) -> tuple[str, str]:

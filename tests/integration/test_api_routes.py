@@ -14,7 +14,9 @@ from cloudswarm.api import webhooks
 from cloudswarm.api.openapi import document
 from cloudswarm.api.routes import ROUTE_TABLE
 from cloudswarm.api.routing import ROLES
-from cloudswarm.gcp.journal import Journal
+from cloudswarm.core import board as board_rules
+from cloudswarm.core import budget, team
+from cloudswarm.gcp.journal import Journal, Workspace
 from tests.integration.test_api_fixtures import Api, error_of, functions, new_key, webhook_config
 
 HOOK_SECRET = "deploy-hook-secret-0123456789"
@@ -82,6 +84,8 @@ def test_every_route_through_one_swarm_lifecycle(api, tok, keys, project):
             )
         )
         listed += [s["id"] for s in page["swarms"]]
+        # A page sums no budget shards: it shows no stale granted of the documents either.
+        assert not any("granted" in s or "granted_day" in s for s in page["swarms"])
         token = page["next_page_token"]
         if not token:
             break
@@ -160,8 +164,7 @@ def test_every_route_through_one_swarm_lifecycle(api, tok, keys, project):
     # -- approvals ------------------------------------------------------------------------------
     store = runtime.store()
     for aid in ("ap-1", "ap-2"):
-        body = store.request_approval_body(sid, "lead", aid, "deploy", "to production")
-        firestore.transactional(lambda txn, b=body: b(txn))(store.db.transaction())
+        store.apply(team.request_approval(sid, "lead", aid, "deploy", "to production"), what="t")
     pending = _ok(
         api.request("GET", f"/api/swarms/{sid}/approvals", viewer, params={"status": "pending"})
     )
@@ -189,6 +192,19 @@ def test_every_route_through_one_swarm_lifecycle(api, tok, keys, project):
     )
     lines = [json.loads(line) for line in resp.text.splitlines()]
     assert [x["record"]["seq"] for x in lines] == [0, 1]
+    # -- the workspace (each case in tests/integration/test_api_artifacts.py) ---------------------
+    ws = Workspace(runtime.blobs(), runtime.settings().bucket("artifacts"))
+    rule = board_rules.write_artifact(sid, "lead", "out.md", ws.put(sid, b"# out\n"), 6, None)
+    assert not store.effect(sid, "tu-out", "write_artifact", rule).is_error
+    listed = _ok(api.request("GET", f"/api/swarms/{sid}/artifacts", viewer))["artifacts"]
+    assert [(a["path"], a["version"]) for a in listed] == [("out.md", 1)]
+    where = {"path": "out.md"}
+    versions = _ok(
+        api.request("GET", f"/api/swarms/{sid}/artifacts/versions", viewer, params=where)
+    )
+    assert [v["version"] for v in versions["versions"]] == [1]
+    body = api.request("GET", f"/api/swarms/{sid}/artifacts/content", viewer, params=where)
+    assert (body.status_code, body.content) == (200, b"# out\n")
     store.p.agent(sid, "lead").update(
         {
             "usage.input_tokens": firestore.Increment(1000),
@@ -214,16 +230,29 @@ def test_every_route_through_one_swarm_lifecycle(api, tok, keys, project):
     assert seen_by_viewer["engaged"] is False and seen_by_viewer["audit"] == []
 
     # -- swarm and agent control ----------------------------------------------------------------
+    # What the agents were handed is the sum of the swarm's budget shards, shown by a read and
+    # by each status change, and it falls when the ended swarm's agents give theirs back.
+    err, _ = runtime.store().grant_allowance(
+        sid, "lead", {"usd": 0.25}, {"usd": 0.5}, daily_cap_usd=100, day=budget.today()
+    )
+    assert err is None
+    assert _ok(api.request("GET", f"/api/swarms/{sid}", viewer))["granted"]["usd"] == 0.5
     paused = _ok(
         api.request("POST", f"/api/swarms/{sid}/pause", operator, json={"reason": "lunch"})
     )
     assert paused["status"] == "paused" and paused["status_reason"] == "lunch"
+    assert paused["granted"] == {"usd": 0.5, "tokens": 0, "turns": 0}
     assert _ok(api.request("POST", f"/api/swarms/{sid}/resume", operator))["status"] == "running"
+    lead = f"/api/swarms/{sid}/agents/lead"
+    assert _ok(api.request("POST", f"{lead}/pause", operator))["status"] == "paused"
+    assert _ok(api.request("POST", f"{lead}/resume", operator))["status"] == "idle"
     stopped = _ok(api.request("POST", f"/api/swarms/{sid}/agents/lead/stop", operator))
     assert stopped["status"] == "stopped"
     busy = api.request("DELETE", f"/api/swarms/{sid}", admin)
     assert busy.status_code == 409 and error_of(busy)["code"] == "swarm_active"
-    assert _ok(api.request("POST", f"/api/swarms/{sid}/stop", operator))["status"] == "killed"
+    killed = _ok(api.request("POST", f"/api/swarms/{sid}/stop", operator))
+    assert killed["status"] == "killed" and killed["granted"]["usd"] == 0
+    assert _ok(api.request("GET", f"/api/swarms/{sid}", viewer))["granted"]["usd"] == 0
     late = api.request(
         "POST", f"/api/swarms/{sid}/agents/lead/messages", operator, json={"body": "x"}
     )
@@ -232,6 +261,12 @@ def test_every_route_through_one_swarm_lifecycle(api, tok, keys, project):
     gone = api.request("GET", f"/api/swarms/{sid}", viewer)
     assert gone.status_code == 404 and error_of(gone)["code"] == "not_found"
     assert journal.transcript_objects(sid, "lead") == []
+
+    # -- team templates ---------------------------------------------------------------------------
+    mine = {"name": "ops-team", "lead_instructions": "Keep it running."}
+    assert _ok(api.request("POST", "/api/templates", admin, json=mine), 201)["source"] == "admin"
+    names = [t["name"] for t in _ok(api.request("GET", "/api/templates", viewer))["templates"]]
+    assert {"research", "repo", "ops-team"} <= set(names)
 
     # -- keys -----------------------------------------------------------------------------------
     created = _ok(
@@ -260,7 +295,10 @@ def test_every_route_through_one_swarm_lifecycle(api, tok, keys, project):
         "Deploy billing at v1.2"
     )
     spare = api.token(keys["viewer"][1])
+    renewed = _ok(api.request("POST", "/api/auth/refresh", spare))
+    assert (renewed["role"], renewed["key_id"]) == ("viewer", keys["viewer"][0])
     assert _ok(api.request("POST", "/api/auth/revoke", spare))["revoked"] is True
+    assert api.request("POST", "/api/auth/refresh", spare).status_code == 401
 
     assert api.unseen() == []
 
@@ -321,6 +359,7 @@ def test_operator_can_engage_but_not_release_the_kill_switch_nor_manage_keys(api
         ("GET", "/api/keys", None),
         ("POST", "/api/keys", {"name": "x", "role": "admin"}),
         ("DELETE", "/api/keys/000000000000", None),
+        ("POST", "/api/templates", {"name": "x", "lead_instructions": "y"}),
     ]:
         assert api.request(method, path, op, json=body).status_code == 403
 

@@ -274,3 +274,29 @@ def test_binary_values_are_refused(stub):
 def test_an_empty_value_is_missing(stub):
     with pytest.raises(secrets.SecretMissing):
         stub(_Payload(b"\n"))()
+
+
+def test_a_secret_named_by_a_swarm_is_read_as_is_and_redacted(client, cfg):
+    """An external server's token (``tools.mcp[].token_secret``) names its secret directly."""
+    secret_id = f"mcp-{uuid.uuid4().hex[:8]}"
+    value = f"tok-{uuid.uuid4().hex}"
+    client.create_secret(
+        parent=f"projects/{cfg.project}",
+        secret_id=secret_id,
+        secret={"replication": {"automatic": {}}},
+    )
+    path = client.secret_path(cfg.project, secret_id)
+    client.add_secret_version(parent=path, payload={"data": value.encode()})
+    assert secrets.get_named_secret(secret_id, settings=cfg) == value
+    assert log.redact(f"Bearer {value}") == "Bearer [REDACTED]"
+    with pytest.raises(secrets.SecretMissing):
+        secrets.get_named_secret("mcp-absent", settings=cfg)
+
+
+def test_cloudswarm_own_secrets_are_never_read_for_an_external_server(client, cfg):
+    """A token secret is an ``mcp-`` secret and none of CloudSwarm's own (declared) secrets:
+    its value leaves for another server, so the model key or the signing key never may."""
+    own = [cfg.secret(n) for n in ("anthropic-api-key", "jwt-signing-key", "webhook-secrets")]
+    for secret_id in [*own, "jwt-signing-key", "some-token"]:
+        with pytest.raises(PermanentError, match="may not be sent to an external server"):
+            secrets.get_named_secret(secret_id, settings=cfg)

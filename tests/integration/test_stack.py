@@ -1,7 +1,7 @@
 """The local stack manager: lifecycle, isolation, and what the bootstrap creates.
 
-Lifecycle tests start their own stack on offset 20000 (beside the session stack on 10000);
-bootstrap tests look at the session stack through the real clients.
+Lifecycle tests start their own stack on offset 20000, or CLOUDSWARM_STACK_TEST_PORT_OFFSET (beside
+the session stack on 10000); bootstrap tests look at the session stack through the real clients.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import base64
 import hmac
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -41,7 +42,9 @@ from tests.conftest import (
     wait_until,
 )
 
-OWN_OFFSET = 20000
+# Several engineers (and CI) run tests at once: each picks its own offset.
+OWN_OFFSET = int(os.environ.get("CLOUDSWARM_STACK_TEST_PORT_OFFSET") or 20000)
+TERMINAL = {"completed", "failed", "killed", "paused"}
 RESOURCES = names.resources()
 
 
@@ -119,6 +122,9 @@ def test_up_twice_says_already_running_and_starts_nothing(own_stack: Stack) -> N
 def test_taken_port_is_named_and_nothing_starts(own_stack: Stack) -> None:
     port = own_stack.config.ports["pubsub"]
     with socket.socket() as blocker:
+        # A connection of an earlier test's stack may linger on the port in TIME_WAIT: no
+        # obstacle to a listener (the stack's own port check ignores it too).
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", port))
         blocker.listen()
         with pytest.raises(PortInUse, match=rf"port {port} \(pubsub\)"):
@@ -142,36 +148,120 @@ def test_ports_in_the_ephemeral_range_are_refused_before_anything_starts(tmp_pat
         s.down()
 
 
-def test_dev_stops_everything_it_started_on_sigterm(own_stack: Stack) -> None:
+def _own_env(stack: Stack) -> dict[str, str]:
     env = {
         **stack_environ(),
-        "CLOUDSWARM_RUN_DIR": str(own_stack.run_dir),
+        "CLOUDSWARM_RUN_DIR": str(stack.run_dir),
         "CLOUDSWARM_PORT_OFFSET": str(OWN_OFFSET),
     }
+    env.pop("ANTHROPIC_API_KEY", None)  # the local model server plays the demo
+    return env
+
+
+def _call(url: str, body: dict | None = None, token: str | None = None) -> tuple[int, bytes]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_dev_serves_the_ui_runs_a_swarm_started_from_it_and_stops_everything(
+    tmp_path: Path,
+) -> None:
+    stack = Stack(
+        run_dir=tmp_path / "run", port_offset=OWN_OFFSET, profile="full", environ=stack_environ()
+    )
+    # `make dev` builds the UI (`make web`) before it starts the stack; so does this test, which
+    # must not depend on a web/dist left by an earlier build (CI's checkout has none).
+    subprocess.run(["make", "--no-print-directory", "web"], cwd=REPO_ROOT, check=True)
     dev = subprocess.Popen(
         [sys.executable, "-m", "emulators.stack", "dev"],
         cwd=REPO_ROOT,
-        env=env,
+        env=_own_env(stack),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
+    said: list[str] = []
     try:
         assert dev.stdout is not None
         # `dev` says so once the stack is up; reading its output is the event to wait on.
         for line in dev.stdout:
+            said.append(line)
             if "Ctrl-C stops it" in line:
                 break
-        assert own_stack.running(), "dev did not bring the stack up"
-        dev.send_signal(signal.SIGTERM)
-        dev.communicate(timeout=60)
+        assert set(stack.running()) == set(PROFILES["full"]), "".join(said)
+        web = stack.config.url("web")
+        status, page = _call(web + "/")
+        assert status == 200 and b"<html" in page.lower()
+        # Started as the UI starts one: through /api on the web server, with the admin key.
+        key = (stack.run_dir / "admin-key").read_text().strip()
+        status, raw = _call(web + "/api/auth/token", {"api_key": key})
+        assert status == 200, raw
+        token = json.loads(raw)["token"]
+        status, raw = _call(web + "/api/swarms", {"goal": "demo", "budget": {"usd": 5}}, token)
+        assert status == 201, raw
+        sid = json.loads(raw)["swarm_id"]
+
+        def finished() -> dict | None:
+            code, body = _call(f"{web}/api/swarms/{sid}", token=token)
+            swarm = json.loads(body) if code == 200 else {}
+            return swarm if swarm.get("status") in TERMINAL else None
+
+        swarm = wait_until(finished, timeout=300, every=0.5)
+        assert swarm and swarm["status"] == "completed", swarm
+        # The turns came through the stack's pusher, not the emulator's own push.
+        _, raw = _call(stack.config.url("pusher") + "/stats")
+        assert (
+            json.loads(raw)[names.scoped(stack.config.settings.prefix, "agent-doorbell-push")][
+                "delivered"
+            ]
+            > 0
+        )
+
+        os.killpg(dev.pid, signal.SIGTERM)
+        dev.communicate(timeout=120)
     finally:
         if dev.poll() is None:
-            dev.kill()
+            os.killpg(dev.pid, signal.SIGKILL)
             dev.wait()
+        stack.down()  # whatever a failed dev left behind
     assert dev.returncode == 0
-    assert not pids_with_env(own_stack.config.marker)
-    assert [n for n, p in _service_ports(own_stack).items() if not port_is_free(p)] == []
+    assert not pids_with_env(stack.config.marker)
+    assert [n for n, p in _service_ports(stack).items() if not port_is_free(p)] == []
+
+
+def test_demo_on_a_partial_stack_says_what_is_missing_and_what_to_run(own_stack: Stack) -> None:
+    up = cli(own_stack, "up", "--profile", "emulators")
+    assert up.returncode == 0, up.stderr
+    assert "stack (emulators profile: firestore, pubsub" in up.stdout
+    processes = pids_with_env(own_stack.config.marker)
+
+    demo = subprocess.run(
+        [sys.executable, "-m", "emulators.demo"],
+        cwd=REPO_ROOT,
+        env=_own_env(own_stack),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert demo.returncode == 2, demo.stdout + demo.stderr
+    for name in ("model", "agent_turn", "api", "pusher", "scheduler", "web"):
+        assert f"{name} (not running)" in demo.stderr
+    assert "firestore (" not in demo.stderr
+    assert "make stack-down" in demo.stderr and "make stack-up" in demo.stderr
+    assert "swarm" not in demo.stdout  # nothing was started on the partial stack
+    assert pids_with_env(own_stack.config.marker) == processes
 
 
 def test_down_without_a_stack_is_harmless(own_stack: Stack) -> None:
@@ -312,3 +402,43 @@ def test_firestore_rules_are_loaded(stack: Stack, project: str, clean_firestore:
     assert _rest(doc, token=token) == 404  # allowed, and simply not there
     assert _rest(doc, "PATCH", token=token) == 403
     assert _rest(doc, "PATCH") == 403
+
+
+def test_stack_up_then_demo_runs_the_demo_and_the_repository_team_on_it(
+    own_stack: Stack,
+) -> None:
+    # README: `make stack-up` then `make demo` uses the running stack; `make demo TEAM=repo`
+    # runs the repository team, unattended (CI=true) approving through the API as a named human,
+    # and prints the pull request it opened.
+    subprocess.run(["make", "--no-print-directory", "web"], cwd=REPO_ROOT, check=True)
+    up = cli(own_stack, "up")
+    assert up.returncode == 0, up.stderr
+    env = {**_own_env(own_stack), "CI": "true"}
+
+    def demo(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "emulators.demo", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    plain = demo()
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert f"using the stack running in {own_stack.run_dir}" in plain.stdout
+    assert re.search(r"swarm s-\w+: completed", plain.stdout), plain.stdout
+    assert re.search(r"\[completed\] .*tasks 6/6 done", plain.stdout), plain.stdout
+
+    repo = demo("--team", "repo")
+    assert repo.returncode == 0, repo.stdout + repo.stderr
+    said = repo.stdout
+    assert "waits for approval" in said, said
+    assert "approved through the API by demo-approver (unattended: CI=true)" in said, said
+    assert re.search(r"swarm s-\w+: completed", said), said
+    assert re.search(r"\[completed\] .*tasks (\d+)/\1 done", said), said  # every task done
+    assert re.search(r"^pull request #\d+: .+ \(\S+ -> \S+\)$", said, re.M), said
+    # The stack it found is still whole: the demo leaves a stack it did not start running.
+    assert set(own_stack.running()) == set(PROFILES["full"])

@@ -1,14 +1,21 @@
-"""The Firestore store against the real emulator: leases, inbox, task transactions, effects."""
+"""The Firestore store against the real emulator: leases, inbox, swarms, budgets, team effects.
+
+The board's rules (tasks, messages, artifacts) are held to the same behaviour on both stores by
+the contract suite, tests/integration/contract/test_board.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from cloudswarm.core import budget
+from cloudswarm.core import board, budget, team
 from cloudswarm.core.models import Budget, SwarmStatus
 from cloudswarm.errors import Conflict, InvalidTransition, NotFound
+from cloudswarm.gcp.fs import now
 from cloudswarm.gcp.store import FirestoreStore
 
 
@@ -43,26 +50,6 @@ def test_create_swarm_writes_lead_and_goal_once_per_request_id(store):
     assert len(list(store.db.collection("swarms").stream())) == 1
 
 
-def test_lease_coalesces_a_second_turn_and_reports_wake(store, sid):
-    first = store.acquire_lease(sid, "lead", "turn-1", 60)
-    assert first.kind == "acquired"
-    second = store.acquire_lease(sid, "lead", "turn-2", 60)
-    assert second.kind == "busy"
-    assert store.get_agent(sid, "lead")["wake_pending"] is True
-    assert store.release_lease(sid, "lead", "turn-2", {}) is False  # not its lease
-    assert store.release_lease(sid, "lead", "turn-1", {"turns": 1}) is True
-    agent = store.get_agent(sid, "lead")
-    assert agent["lease"] is None and agent["wake_pending"] is False and agent["turns"] == 1
-
-
-def test_expired_lease_is_taken_over_and_the_watchdog_only_frees_dead_turns(store, sid):
-    assert store.acquire_lease(sid, "lead", "dead", 0).kind == "acquired"  # expires at once
-    assert store.expire_lease(sid, "lead", "other-turn") is False
-    assert store.expire_lease(sid, "lead", "dead") is True
-    assert store.acquire_lease(sid, "lead", "live", 60).kind == "acquired"
-    assert store.expire_lease(sid, "lead", "live") is False  # not expired: left alone
-
-
 def test_halted_swarm_or_kill_switch_refuses_the_lease_and_keeps_mail(store, sid):
     store.set_kill_switch(engaged=True, reason="drill", actor="admin")
     res = store.acquire_lease(sid, "lead", "t", 60)
@@ -81,13 +68,6 @@ def test_kill_switch_change_needs_a_reason(store):
     assert store.get_kill_switch() == {"engaged": False}
 
 
-def test_illegal_swarm_transition_changes_nothing(store, sid):
-    store.set_swarm_status(sid, SwarmStatus.COMPLETED, actor="op")
-    with pytest.raises(InvalidTransition, match="from completed to running"):
-        store.set_swarm_status(sid, SwarmStatus.RUNNING, actor="op")
-    assert store.get_swarm(sid)["status"] == "completed"
-
-
 def test_unknown_agent_and_swarm_are_not_found(store, sid):
     with pytest.raises(NotFound):
         store.get_agent(sid, "ghost")
@@ -98,17 +78,13 @@ def test_unknown_agent_and_swarm_are_not_found(store, sid):
 
 def test_inbox_reads_are_bounded_and_marked_by_the_step_commit(store, sid):
     lead = store.get_agent(sid, "lead")
-    body = store.spawn_agent_body(
-        sid,
-        lead,
-        {"name": "bob", "instructions": "help", "model": "m"},
-        max_agents=5,
-        max_depth=2,
+    spawn = team.spawn_agent(
+        sid, lead, {"name": "bob", "instructions": "help", "model": "m"}, max_agents=5, max_depth=2
     )
-    assert not effect(store, sid, "tu-spawn", "spawn_agent", body).is_error
+    assert not store.effect(sid, "tu-spawn", "spawn_agent", spawn).is_error
     for i in range(5):
-        send = store.send_message_body(sid, "lead", ["bob"], f"note {i}", f"tu-{i}")
-        assert effect(store, sid, f"tu-{i}", "send_message", send).ring == ("bob",)
+        send = board.send_message(sid, "lead", ["bob"], f"note {i}", f"tu-{i}")
+        assert store.effect(sid, f"tu-{i}", "send_message", send).ring == ("bob",)
     first = store.unread(sid, "bob", limit=3)
     assert len(first) == 3
     store.commit_step(
@@ -127,154 +103,100 @@ def test_inbox_reads_are_bounded_and_marked_by_the_step_commit(store, sid):
     assert bob["conv_version"] == 1 and bob["usage"]["input_tokens"] == 10
 
 
-def test_task_transactions_block_claim_complete_and_notify(store, sid):
+def test_doorbells_at_once_take_the_lease_once_and_never_wait_on_a_lock(store, sid, stack):
+    """An agent's doorbells try its lease several at once (a duplicate, a coalesced ring, a
+    retry, the pusher delivering them side by side): one turn takes it, the others find it busy
+    and leave wake_pending, and none waits on another's lock. Transactions would: each reads
+    the agent, then all write it, and the emulator frees such a wait only at its lock timeout
+    (2 s, one waiter after another), so a turn could spend its whole wall on the lease."""
+    log = stack.run_dir / "firestore.log"
+    timeouts = log.read_text(errors="replace").count("Transaction lock timeout")
+    n = 8
+    start = threading.Barrier(n)
+
+    def doorbell(i: int) -> str:
+        start.wait()
+        return store.acquire_lease(sid, "lead", f"turn-{i}", 60).kind
+
+    with ThreadPoolExecutor(n) as pool:
+        kinds = list(pool.map(doorbell, range(n)))
+
+    assert sorted(kinds) == ["acquired"] + ["busy"] * (n - 1)
     lead = store.get_agent(sid, "lead")
-    spawn = store.spawn_agent_body(
-        sid, lead, {"name": "bob", "instructions": "i", "model": "m"}, max_agents=5, max_depth=2
-    )
-    effect(store, sid, "tu-s", "spawn_agent", spawn)
-
-    def create(tuid, tid, deps=(), owner=None):
-        body = store.create_task_body(
-            sid, "lead", tid, {"title": tid, "owner": owner}, list(deps), 50
-        )
-        return effect(store, sid, tuid, "create_task", body)
-
-    assert create("c1", "a").content["task"]["status"] == "ready"
-    assert create("c2", "b", ["a"], owner="bob").content["task"]["status"] == "blocked"
-    unknown = create("c3", "c", ["zzz"])
-    assert unknown.is_error and "zzz" in unknown.content["error"]
-    assert not store.p.task(sid, "c").get().exists  # nothing but the marker was written
-
-    blocked = effect(store, sid, "k1", "claim_task", store.claim_task_body(sid, "bob", "b"))
-    assert blocked.is_error and blocked.content["error"] == "task b is blocked by a"
-    assert not effect(
-        store, sid, "k2", "claim_task", store.claim_task_body(sid, "lead", "a")
-    ).is_error
-    taken = effect(store, sid, "k3", "claim_task", store.claim_task_body(sid, "bob", "a"))
-    assert taken.is_error and "owned by lead" in taken.content["error"]
-
-    done = effect(
-        store,
-        sid,
-        "d1",
-        "complete_task",
-        store.complete_task_body(sid, "lead", "lead", "a", "result"),
-    )
-    assert done.content["unblocked"] == ["b"] and done.ring == ("bob",)
-    again = effect(
-        store,
-        sid,
-        "d1",
-        "complete_task",
-        store.complete_task_body(sid, "lead", "lead", "a", "result"),
-    )
-    assert again.replayed and again.content == done.content
-    assert store.p.task(sid, "b").get().get("status") == "ready"
-    ready_notes = [m for m in store.unread(sid, "bob") if m.get("kind") == "task_update"]
-    assert len(ready_notes) == 1
-    swarm = store.get_swarm(sid)
-    assert (swarm["task_count"], swarm["tasks_done"]) == (2, 1)
+    assert lead["lease"]["turn"] in {f"turn-{i}" for i in range(n)} and lead["wake_pending"]
+    assert log.read_text(errors="replace").count("Transaction lock timeout") == timeouts
 
 
-def test_dependency_cycle_is_rejected_with_its_path(store, sid):
-    for tuid, tid, deps in (("c1", "a", []), ("c2", "b", ["a"])):
-        body = store.create_task_body(sid, "lead", tid, {"title": tid}, deps, 50)
-        effect(store, sid, tuid, "create_task", body)
-    res = effect(
-        store,
-        sid,
-        "u1",
-        "update_task",
-        store.update_task_body(sid, "lead", "a", {"task_id": "a", "blocked_by": ["b"]}),
-    )
-    assert res.is_error and "a -> b -> a" in res.content["error"]
-    assert store.p.task(sid, "a").get().get("blocked_by") == []
-
-
-def test_allowances_are_fail_closed(store, sid):
-    day = dt.date.today().isoformat()
-    err, grant = store.grant_allowance(
+def test_the_store_methods_carry_out_the_team_rules(store, sid):
+    """What the turn engine and the API call: the rules' outcomes as each caller reads them
+    (the rules themselves are held to both stores in tests/integration/contract/test_team.py)."""
+    day = budget.today()
+    assert store.acquire_lease(sid, "lead", "turn-1", 60).kind == "acquired"
+    assert store.acquire_lease(sid, "lead", "turn-2", 60).kind == "busy"
+    assert store.release_lease(sid, "lead", "turn-2", {}) is False
+    assert store.release_lease(sid, "lead", "turn-1", {"turns": 1}) is True
+    assert store.acquire_lease(sid, "lead", "dead", 0).kind == "acquired"
+    assert store.expire_lease(sid, "lead", "dead") is True
+    assert store.grant_allowance(
         sid, "lead", {"usd": 0.6}, {"usd": 0.6}, daily_cap_usd=100, day=day
-    )
-    assert err is None and grant == {"usd": 0.6}
-    store.commit_step(
-        sid, "lead", "t", conv_version=1, read_ids=[], usage=None, spent={"usd": 0.6}, activity="x"
-    )
+    ) == (None, {"usd": 0.6})
     err, grant = store.grant_allowance(
-        sid, "lead", {"usd": 0.6}, {"usd": 0.6}, daily_cap_usd=100, day=day
+        sid, "lead", {"usd": 1.6}, {"usd": 1.6}, daily_cap_usd=100, day=day
     )
     assert grant == {} and "budget exhausted" in err
-    assert store.get_swarm(sid)["granted"]["usd"] == pytest.approx(0.6)
-
-
-def test_an_ended_swarm_gives_unspent_allowance_back_to_the_daily_cap(store, sid):
-    day = budget.today()
-    other, _ = store.create_swarm(goal="g2", model="m", budget=Budget(usd=1.0), created_by="op")
-    for swarm in (sid, other):
-        err, _ = store.grant_allowance(
-            swarm, "lead", {"usd": 0.4}, {"usd": 0.4}, daily_cap_usd=100, day=day
-        )
-        assert err is None
-    store.commit_step(
-        sid, "lead", "t", conv_version=1, read_ids=[], usage=None, spent={"usd": 0.1}, activity="x"
+    store.halt_for_budget(sid, "lead", "swarm usd budget exhausted")
+    assert store.get_swarm(sid)["status"] == "paused"
+    store.halt_for_budget(sid, "lead", "swarm usd budget exhausted")  # paused already: no error
+    with pytest.raises(InvalidTransition, match="from paused to completed"):
+        store.set_swarm_status(sid, SwarmStatus.COMPLETED, actor="op")
+    resumed = store.set_swarm_status(sid, SwarmStatus.RUNNING, actor="op", reason="raised")
+    assert (resumed["id"], resumed["status"], resumed["status_reason"]) == (
+        sid,
+        "running",
+        "raised",
     )
-    granted = lambda: store.db.collection("budget_days").document(day).get().get("granted_usd")  # noqa: E731
-    assert granted() == pytest.approx(0.8)
-    store.set_swarm_status(sid, SwarmStatus.COMPLETED, actor="lead")
-    assert granted() == pytest.approx(0.5)  # 0.3 unspent came back
-    assert store.get_agent(sid, "lead")["allowance"]["usd"] == pytest.approx(0.1)
-    # A lead still in a turn keeps what covers its call in flight.
-    assert store.acquire_lease(other, "lead", "turn-1", 60).kind == "acquired"
-    store.set_swarm_status(other, SwarmStatus.FAILED, actor="op", reason="stop")
-    assert granted() == pytest.approx(0.5)
-    # Ending again (a replay) gives nothing back twice.
-    store.set_swarm_status(sid, SwarmStatus.COMPLETED, actor="lead")
-    assert granted() == pytest.approx(0.5)
+    assert store.running_swarm(sid)["id"] == sid
+    store.add_event(sid, "note", "op", "hello", {"n": 1})
+    store.notify_lead(sid, "bob", "bob is fine")
+    assert "bob is fine" in [m["body"] for m in store.unread(sid, "lead")]
 
-
-def test_a_lead_finishing_its_swarm_gives_its_own_allowance_back(store, sid):
-    day = budget.today()
-    store.grant_allowance(sid, "lead", {"usd": 0.4}, {"usd": 0.4}, daily_cap_usd=100, day=day)
-    assert store.acquire_lease(sid, "lead", "turn-1", 60).kind == "acquired"
-    finish = store.finish_swarm_body(sid, "lead", "completed", "all done")
-    assert not effect(store, sid, "f1", "finish_swarm", finish).is_error
-    assert store.db.collection("budget_days").document(day).get().get("granted_usd") == 0
-    assert store.get_swarm(sid)["status"] == "completed"
-
-
-def test_artifact_versions_detect_conflicting_writes(store, sid):
-    w1 = store.write_artifact_body(sid, "lead", "notes.md", "obj1", 3, None)
-    assert effect(store, sid, "w1", "write_artifact", w1).content["version"] == 1
-    clash = store.write_artifact_body(sid, "bob", "notes.md", "obj2", 3, None)
-    assert effect(store, sid, "w2", "write_artifact", clash).content["code"] == "exists"
-    stale = store.write_artifact_body(sid, "bob", "notes.md", "obj2", 3, 0)
-    assert effect(store, sid, "w3", "write_artifact", stale).content["code"] == "version_conflict"
-    ok = store.write_artifact_body(sid, "bob", "notes.md", "obj2", 3, 1)
-    assert effect(store, sid, "w4", "write_artifact", ok).content["version"] == 2
-    assert store.get_artifact(sid, "notes.md")["object"] == "obj2"
-    assert [a["path"] for a in store.list_artifacts(sid, "notes")] == ["notes.md"]
-
-
-def test_a_decision_wakes_only_an_agent_still_waiting_for_it(store, sid):
-    for tuid, aid in (("r1", "ap-1"), ("r2", "ap-2")):
-        effect(
-            store,
-            sid,
-            tuid,
-            "request_approval",
-            store.request_approval_body(sid, "lead", aid, "deploy", "prod"),
-        )
-    assert store.get_agent(sid, "lead")["status"] == "waiting_approval"
+    store.effect(sid, "r1", "request_approval", team.request_approval(sid, "lead", "ap-1", "a", ""))
     decided = store.decide_approval(sid, "ap-1", approve=True, actor="op", comment="ok")
-    assert (decided["status"], decided["decided_by"], decided["comment"]) == (
-        "approved",
-        "op",
-        "ok",
-    )
-    assert store.get_agent(sid, "lead")["status"] == "idle"
-    store.set_agent_status(sid, "lead", "failed", error="gone")
-    store.decide_approval(sid, "ap-2", approve=False, actor="op")
-    assert store.get_agent(sid, "lead")["status"] == "failed"
-    with pytest.raises(Conflict):
-        store.decide_approval(sid, "ap-2", approve=True, actor="op")
+    assert (decided["id"], decided["status"], decided["agent_id"]) == ("ap-1", "approved", "lead")
+    with pytest.raises(Conflict, match="already approved"):
+        store.decide_approval(sid, "ap-1", approve=False, actor="op")
+    with pytest.raises(NotFound):
+        store.decide_approval(sid, "ap-9", approve=False, actor="op")
+
+    store.commit_step(
+        sid, "lead", "t", conv_version=1, read_ids=[], usage={"input_tokens": 7, "cost_usd": 0.5},
+        spent=None, activity="x",
+    )  # fmt: skip
+    usage = store.usage(sid)
+    assert usage["total"]["input_tokens"] == 7 and usage["total"]["cost_usd"] == 0.5
+    assert usage["agents"][0]["agent_id"] == "lead" and usage["budget"]["usd"] == 1.0
+    stopped = store.stop_agent(sid, "lead", "op")
+    assert (stopped["id"], stopped["status"]) == ("lead", "stopped")
+    with pytest.raises(NotFound, match="agent ghost does not exist"):
+        store.stop_agent(sid, "ghost", "op")
+    store.set_swarm_status(sid, SwarmStatus.KILLED, actor="op")
+    with pytest.raises(Conflict, match="is killed") as ended:
+        store.running_swarm(sid)
+    assert ended.value.code == "swarm_ended"
+
+
+def test_pending_wakeups_name_unread_mail_in_one_swarm_or_all(store, sid):
+    other, _ = store.create_swarm(goal="g2", model="m", budget=Budget(), created_by="op")
+    assert store.pending_wakeups(sid) == {(sid, "lead")}  # the goal waits in the lead's inbox
+    assert store.pending_wakeups() == {(sid, "lead"), (other, "lead")}
+    assert store.pending_wakeups(limit=1) <= {(sid, "lead"), (other, "lead")}
+
+
+def test_stale_leases_are_those_past_expiry_with_their_turn(store, sid):
+    assert store.acquire_lease(sid, "lead", "turn-live", 60).kind == "acquired"
+    assert store.stale_leases() == []
+    past = now() - dt.timedelta(seconds=5)
+    store.p.agents(sid).document("lead").update({"lease.expires": past})
+    assert store.stale_leases() == [(sid, "lead", "turn-live")]
+    assert store.expire_lease(sid, "lead", "turn-live")
+    assert store.stale_leases() == []

@@ -64,3 +64,18 @@ def test_the_api_docs_mention_every_route():
     text = DOCS.read_text()
     missing = [f"{r.method} {r.path}" for r in ROUTE_TABLE if f"{r.method} {r.path}" not in text]
     assert missing == []
+
+
+def test_the_document_names_the_models_a_swarm_may_take():
+    """schemathesis's positive data found `"model": "0"` allowed by the document and refused
+    by the API: the pattern now lists the priced ids and aliases, with a date or without."""
+    from cloudswarm.core import pricing
+
+    body = document()["components"]["schemas"]["SwarmCreate"]["properties"]["model"]
+    pattern = next(s["pattern"] for s in body["anyOf"] if "pattern" in s)
+    for model in pricing.accepted_ids():
+        for candidate in (model, f"{model}-20250929", f"{model}@20250929"):
+            assert re.match(pattern, candidate), candidate
+            pricing.canonical_model(candidate)  # the API's own check takes it too
+    for refused in ("0", "claude-sonnet-4-5x", "claude-sonnet-4-5-2025", "gpt-4"):
+        assert not re.match(pattern, refused), refused

@@ -110,3 +110,31 @@ def test_a_short_signing_key_is_a_config_error(monkeypatch):
     monkeypatch.setenv("CLOUDSWARM_JWT_SIGNING_KEY", "short")
     with pytest.raises(ConfigError, match="at least 32"):
         tokens.signing_key()
+
+
+def test_a_refreshed_token_keeps_its_sessions_start_and_never_outlives_the_session():
+    cfg = ApiConfig(token_ttl_s=900, session_max_s=1000)
+    now = int(time.time())
+    first, claims = tokens.issue(cfg, key_id="0123456789ab", role="viewer", name="x", key=KEY)
+    assert claims.auth_time == claims.iat and claims.exp == claims.iat + 900
+    assert tokens.verify(cfg, first, key=KEY).auth_time == claims.auth_time
+    # Refreshed 600 s into the session: 400 s are left of it, fewer than a token's lifetime.
+    began = now - 600
+    token, later = tokens.issue(
+        cfg, key_id="0123456789ab", role="viewer", name="x", key=KEY, auth_time=began
+    )
+    assert later.auth_time == began and later.exp == tokens.session_end(cfg, began) == began + 1000
+    assert tokens.verify(cfg, token, key=KEY) == later
+    # A token from before sessions were refreshable: its session began when it was issued.
+    old = tokens.verify(cfg, jwt.encode(_claims(), KEY), key=KEY)
+    assert old.auth_time == old.iat
+
+
+@pytest.mark.parametrize(
+    "auth_time", [lambda now: now + 60, lambda now: now - 8 * 24 * 3600, lambda now: "yesterday"]
+)
+def test_a_session_start_after_the_token_or_beyond_any_session_is_refused(auth_time):
+    now = int(time.time())
+    token = jwt.encode(_claims(auth_time=auth_time(now)), KEY)
+    with pytest.raises(tokens.InvalidToken, match="session start out of bounds"):
+        tokens.verify(CFG, token, key=KEY)

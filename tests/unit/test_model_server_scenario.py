@@ -308,3 +308,19 @@ def test_every_shipped_scenario_loads():
     assert {"demo", "large", "kill"} <= set(scenarios.available())
     for name in scenarios.available():
         assert scenarios.load(name).rules
+
+
+def test_a_request_to_summarize_history_is_answered_with_the_scenarios_summary():
+    from cloudswarm.core import context
+
+    long = scenarios.load("longrun")
+    log = [
+        {"role": "user", "content": [{"type": "text", "text": "<turn>{}</turn>"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Working."}]},
+        {"role": "user", "content": [{"type": "text", "text": "More."}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Still working."}]},
+    ]
+    body = {"messages": context.summary_messages(log, 3)}
+    decision = long.decide(body)
+    assert decision.rule == "history-summary" and decision.text == long.compaction_summary
+    assert not decision.tool_uses

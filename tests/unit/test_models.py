@@ -30,9 +30,10 @@ ALLOWED: dict[type[StrEnum], dict[str, set[str]]] = {
         "killed": set(),
     },
     AgentStatus: {
-        "idle": {"running", "stopped", "failed"},
-        "running": {"idle", "waiting_approval", "stopped", "failed"},
-        "waiting_approval": {"running", "idle", "stopped", "failed"},
+        "idle": {"running", "paused", "stopped", "failed"},
+        "running": {"idle", "waiting_approval", "paused", "stopped", "failed"},
+        "waiting_approval": {"running", "idle", "paused", "stopped", "failed"},
+        "paused": {"idle", "stopped", "failed"},
         "stopped": set(),
         "failed": {"idle"},
     },

@@ -147,3 +147,41 @@ def test_cost_is_additive(model, a, b):
     assert pricing.cost(model, ua + ub) == pytest.approx(
         pricing.cost(model, ua) + pricing.cost(model, ub)
     )
+
+
+# --- tariffs: what each provider charges ----------------------------------------------------
+
+
+def test_every_provider_names_its_source_and_the_day_it_was_checked():
+    for provider, spec in pricing._providers().items():
+        assert spec["source"].startswith("https://"), provider
+        assert len(spec["checked"]) == len("2026-12-01"), provider
+        assert set(spec["regional_premium_models"]) <= set(pricing.known_models()), provider
+
+
+def test_anthropic_and_the_vertex_global_endpoint_charge_the_list_price():
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    listed = pricing.cost("claude-sonnet-4-5", usage)
+    assert pricing.cost("claude-sonnet-4-5", usage, pricing.tariff("anthropic")) == listed
+    assert pricing.cost("claude-sonnet-4-5", usage, pricing.tariff("vertex", "global")) == listed
+
+
+def test_a_vertex_regional_endpoint_costs_ten_percent_more_for_recent_models_only():
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000)
+    regional = pricing.tariff("vertex", "us-east5")
+    assert pricing.cost("claude-sonnet-4-5@20250929", usage, regional) == pytest.approx(
+        1.1 * pricing.cost("claude-sonnet-4-5", usage)
+    )
+    # Older models keep their price on every endpoint.
+    assert pricing.cost("claude-sonnet-4", usage, regional) == pricing.cost(
+        "claude-sonnet-4", usage
+    )
+    # The worst case follows the tariff, so a budget holds at the dearer price too.
+    assert pricing.worst_case_cost("claude-haiku-4-5", 1000, 100, regional) == pytest.approx(
+        1.1 * pricing.worst_case_cost("claude-haiku-4-5", 1000, 100)
+    )
+
+
+def test_an_unpriced_provider_is_refused_naming_the_priced_ones():
+    with pytest.raises(ValueError, match="anthropic, vertex"):
+        pricing.tariff("bedrock")

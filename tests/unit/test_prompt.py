@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cloudswarm.core import doorbell, prompt
+from cloudswarm.core import context, doorbell, prompt
 from cloudswarm.errors import UserError
 
 
@@ -48,13 +48,20 @@ def test_pending_tool_uses_are_the_unanswered_calls_of_the_last_answer():
     assert prompt.pending_tool_uses(exchange(1)) == []
 
 
-def test_compaction_folds_old_turns_into_a_stated_summary_and_keeps_pairs():
+def test_a_fold_keeps_a_stated_summary_and_every_call_with_its_result():
     log = [m for n in range(10) for m in exchange(n)]
-    out = prompt.compact(log, keep_last=8)
-    assert len(out) < len(log)
+    keep = len(json.dumps(log[-8:], separators=(",", ":")))
+    cut = context.fold_point(log, keep_bytes=keep)
+    assert cut is not None and log[cut]["role"] == "assistant" and len(log) - cut <= 8
+    assert len(log) - cut >= 6  # as much as fits is kept
+    ask = context.summary_messages(log, cut)
+    assert ask[:-1] == log[: cut - 1] and ask[-1]["role"] == "user"
+    assert ask[-1]["content"][:-1] == log[cut - 1]["content"]
+    assert ask[-1]["content"][-1]["text"].startswith(context.SUMMARY_TAG)
+    out = context.folded(log, cut, [{"type": "text", "text": "What happened."}])
     head = out[0]["content"][0]["text"]
-    assert head.startswith("[Earlier history compacted:") and "transcript" in head
-    assert out[0]["role"] == "user" and "<turn>" in out[0]["content"][1]["text"]
+    assert head.startswith(f"[The {cut} earlier messages") and "transcript" in head
+    assert head.endswith("What happened.") and out[1:] == log[cut:]
     roles = [m["role"] for m in out]
     assert all(a != b for a, b in itertools.pairwise(roles))
     ids_used = {b["id"] for m in out for b in m["content"] if b.get("type") == "tool_use"}
@@ -64,9 +71,9 @@ def test_compaction_folds_old_turns_into_a_stated_summary_and_keeps_pairs():
     assert ids_used == ids_answered
 
 
-def test_short_logs_are_not_compacted():
-    log = exchange(1)
-    assert prompt.compact(log, keep_last=8) is log
+def test_a_log_with_no_answer_after_a_user_message_has_no_fold_point():
+    assert context.fold_point(exchange(1)[:1], keep_bytes=10) is None
+    assert context.fold_point(exchange(1)[:2], keep_bytes=10) == 1  # the newest, though large
 
 
 def test_doorbell_reads_the_push_body_and_the_eventarc_data_alike():

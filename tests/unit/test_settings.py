@@ -119,6 +119,9 @@ def test_one_model_call_must_fit_inside_the_leases_fence():
         Settings.from_env(env)
     ok = Settings.from_env({**env, "CLOUDSWARM_MODEL_TIMEOUT_S": "8"})
     assert ok.lease_fence_s == 18
+    # The adapter closes a call at this deadline, so the check holds for a trickling stream.
+    assert ok.model_call_deadline_s == 16
+    assert Settings.from_env(BASE).model_call_deadline_s == 240
 
 
 def test_chaos_rate_is_a_probability():
@@ -177,3 +180,87 @@ def test_resources_declare_an_env_var_for_every_secret():
     # Every secret a function mounts is declared.
     for fn, spec in names.resources()["functions"].items():
         assert set(spec["secrets"]) <= set(secrets), fn
+
+
+def test_model_provider_defaults_to_anthropic_and_takes_vertex():
+    s = Settings.from_env(BASE)
+    assert (s.model_provider, s.vertex_region, s.vertex_base_url) == ("anthropic", "global", "")
+    v = Settings.from_env(
+        {**BASE, "CLOUDSWARM_MODEL_PROVIDER": "vertex", "CLOUDSWARM_VERTEX_REGION": "us-east5"}
+    )
+    assert (v.model_provider, v.vertex_region) == ("vertex", "us-east5")
+    assert v.pricing_tariff.provider == "vertex" and v.pricing_tariff.region == "us-east5"
+    assert not v.vertex_emulated
+
+
+@pytest.mark.parametrize("value", ["Vertex", "bedrock", "openai"])
+def test_an_unknown_provider_names_the_choices(value):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**BASE, "CLOUDSWARM_MODEL_PROVIDER": value})
+    message = str(info.value)
+    assert f"CLOUDSWARM_MODEL_PROVIDER={value!r}" in message
+    assert "anthropic" in message and "vertex" in message
+
+
+@pytest.mark.parametrize("region", ["US-EAST5", "us east5", "europe-west", "-1"])
+def test_a_malformed_vertex_region_is_refused(region):
+    with pytest.raises(ConfigError, match="CLOUDSWARM_VERTEX_REGION"):
+        Settings.from_env({**BASE, "CLOUDSWARM_VERTEX_REGION": region})
+
+
+@pytest.mark.parametrize("region", ["global", "us", "eu", "us-east5", "europe-west1"])
+def test_vertex_locations_are_accepted(region):
+    assert Settings.from_env({**BASE, "CLOUDSWARM_VERTEX_REGION": region}).vertex_region == region
+
+
+@pytest.mark.parametrize(
+    ("url", "emulated"),
+    [
+        ("http://127.0.0.1:8090/v1", True),
+        ("http://localhost:8090/v1/", True),
+        ("http://[::1]:8090/v1", True),
+        ("https://us-east5-aiplatform.googleapis.com/v1", False),
+        ("https://10.0.0.5/v1", False),
+    ],
+)
+def test_a_loopback_vertex_base_url_is_the_local_model_server(url, emulated):
+    s = Settings.from_env({**BASE, "ANTHROPIC_VERTEX_BASE_URL": url})
+    assert s.vertex_base_url == url.rstrip("/")
+    assert s.vertex_emulated is emulated
+
+
+def test_a_vertex_base_url_that_is_not_a_url_is_refused():
+    with pytest.raises(ConfigError, match="ANTHROPIC_VERTEX_BASE_URL"):
+        Settings.from_env({**BASE, "ANTHROPIC_VERTEX_BASE_URL": "127.0.0.1:8090"})
+
+
+def test_tracing_is_off_unless_configured():
+    s = Settings.from_env({"GOOGLE_CLOUD_PROJECT": "p"})
+    assert (s.tracing, s.tracing_dir, s.trace_content) == ("off", "", False)
+    s = Settings.from_env(
+        {
+            "GOOGLE_CLOUD_PROJECT": "p",
+            "CLOUDSWARM_TRACING": "cloud",
+            "CLOUDSWARM_TRACE_CONTENT": "1",
+        }
+    )
+    assert (s.tracing, s.trace_content) == ("cloud", True)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        (
+            {"CLOUDSWARM_TRACING": "jaeger"},
+            r"CLOUDSWARM_TRACING='jaeger' is not a mode: set it to off",
+        ),
+        ({"CLOUDSWARM_TRACING": "file"}, "CLOUDSWARM_TRACING=file needs CLOUDSWARM_TRACING_DIR"),
+        (
+            {"CLOUDSWARM_TRACE_CONTENT": "yes please"},
+            "CLOUDSWARM_TRACE_CONTENT='yes please' is not a flag",
+        ),
+    ],
+)
+def test_a_bad_tracing_setting_is_refused_with_the_fix(env, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env({"GOOGLE_CLOUD_PROJECT": "p", **env})

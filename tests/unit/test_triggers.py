@@ -18,7 +18,13 @@ def push(payload) -> dict:
 
 def test_swarm_request_with_budget_parses():
     req = parse_swarm_request(push({"request_id": "r-1", "goal": "g", "budget": {"usd": 2}}))
-    assert req.request_id == "r-1" and req.to_budget().usd == 2
+    assert req.request_id == "r-1" and req.to_budget().usd == 2 and req.context is None
+
+
+def test_a_swarm_requests_context_is_checked_and_filled_in():
+    body = {"request_id": "r-1", "goal": "g", "context": {"clear_tool_results": False}}
+    req = parse_swarm_request(push(body))
+    assert req.context == {"compaction": {"trigger_tokens": 50_000}, "clear_tool_results": False}
 
 
 @pytest.mark.parametrize(
@@ -29,6 +35,10 @@ def test_swarm_request_with_budget_parses():
         ({"request_id": "r", "goal": ""}, "goal"),
         ({"request_id": "r", "goal": "g", "budget": {"usd": -1}}, "budget.usd"),
         ({"request_id": "r", "goal": "g", "admin": True}, "admin"),
+        (
+            {"request_id": "r", "goal": "g", "context": {"compaction": {"trigger_tokens": 5}}},
+            "context.compaction.trigger_tokens",
+        ),
         (b"not json", "base64 JSON"),
     ],
 )

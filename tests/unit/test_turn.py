@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -34,8 +35,19 @@ def make(model, store=None, **kw):
         scheduler=FakeScheduler(),
         model=model,
         clock=FakeClock(),
+        meter=Meter(),
     )
     return deps, store
+
+
+class Meter:
+    """Records what the turn meters for each model call."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def model_call(self, **fields):
+        self.calls.append(fields)
 
 
 def results_sent(request) -> list[dict]:
@@ -61,10 +73,23 @@ def test_turn_reads_inbox_answers_and_marks_mail_read():
     assert d.scheduler.items[0][0] == "watchdog"
 
 
+def test_each_model_call_is_metered_with_its_cost():
+    model = ScriptedModel(answer(tool_use("list_tasks", {})), answer(text("done"), usage=200))
+    d, store = make(model)
+    store.mail("lead", "hello")
+    assert turn.run_turn(d, "s1", "lead").calls == 2
+    assert [c["seq"] for c in d.meter.calls] == [1, 2]
+    assert [c["usage"]["input_tokens"] for c in d.meter.calls] == [100, 200]
+    assert all(c["model"] == "claude-sonnet-4-5" and c["usd"] > 0 for c in d.meter.calls)
+    # The cost metered is the cost the transcript records for the same call.
+    assert [c["usd"] for c in d.meter.calls] == [r["cost_usd"] for *_, r in d.journal.transcripts]
+
+
 def test_busy_agent_coalesces_without_calling_the_model():
     model = ScriptedModel()
     d, store = make(model)
-    store.agents["lead"]["lease"] = "another-turn"
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    store.agents["lead"]["lease"] = {"turn": "another-turn", "expires": later}
     store.mail("lead", "hello")
     assert turn.run_turn(d, "s1", "lead").kind == "busy"
     assert store.agents["lead"]["wake_pending"] is True
@@ -133,7 +158,11 @@ def test_transient_model_error_schedules_a_backoff_retry_honouring_retry_after()
     out = turn.run_turn(d, "s1", "lead")
     assert out.kind == "retry"
     kind, payload, delay = d.scheduler.items[-1]
-    assert kind == "retry" and payload == {"swarm_id": "s1", "agent_id": "lead"} and delay >= 7.5
+    assert kind == "retry" and delay >= 7.5
+    # The retry names the failed attempt, the turn the watchdog names: its trace shows the
+    # retry as that turn's follower, and it can take back that turn's lease.
+    watchdog = next(p for k, p, _ in d.scheduler.items if k == "watchdog")
+    assert payload == {"swarm_id": "s1", "agent_id": "lead", "turn_id": watchdog["turn_id"]}
     assert store.agents["lead"]["lease"] is None
     assert not store.messages[0]["read"]  # nothing consumed: the retry sees the same mail
 

@@ -1,20 +1,24 @@
 """In-memory stand-ins for the turn engine's ports, so its logic is tested without a network.
 
-They keep the contracts the Firestore store keeps (lease coalescing, effect markers keyed by
-tool_use id, inbox read marking) in the simplest form; the integration tests hold the real store
-to the same behaviour against the emulator.
+The store is ``tests.memory_store.MemoryStore``: the board's real rules over the in-memory
+executor, which the contract suite (``tests/integration/contract``) holds to the Firestore store's
+behaviour. The others keep their ports' contracts in the simplest form.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from dataclasses import dataclass, field
+from collections.abc import Iterator, MutableMapping
 
-from cloudswarm.core.records import EffectResult, LeaseResult
-from cloudswarm.errors import Conflict, NotFound
+from cloudswarm.core import decisions as dc
+from cloudswarm.core import paths
+from cloudswarm.core.documents import message_doc
 from cloudswarm.llm.claude import ModelResponse
 from cloudswarm.settings import Settings
+from tests.memory_store import MemoryStore
+
+_ids = itertools.count(1)
 
 
 def settings(**kw) -> Settings:
@@ -37,152 +41,89 @@ def agent_doc(role: str = "lead", **kw) -> dict:
     }
 
 
-@dataclass
-class FakeStore:
-    swarm: dict = field(
-        default_factory=lambda: {
+class FakeStore(MemoryStore):
+    """The unit tests' store: a ``MemoryStore`` (the real board rules over the in-memory
+    executor) seeded with one running swarm ``s1`` and its lead, with views of that swarm's
+    documents for tests to set a scene and look at the outcome."""
+
+    SID = "s1"
+
+    def __init__(self) -> None:
+        super().__init__()
+        swarm = {
             "goal": "g",
             "status": "running",
             "lead_id": "lead",
             "budget": {},
             "granted": {},
             "agent_count": 1,
+            "task_count": 0,
+            "tasks_done": 0,
         }
-    )
-    kill: dict = field(default_factory=lambda: {"engaged": False})
-    agents: dict = field(default_factory=lambda: {"lead": agent_doc()})
-    messages: list = field(default_factory=list)
-    effects: dict = field(default_factory=dict)
-    tasks: dict = field(default_factory=dict)
-    events: list = field(default_factory=list)
-    commits: list = field(default_factory=list)
-    ids = itertools.count(1)
+        self.executor.write(
+            [
+                dc.set_doc(paths.swarm(self.SID), swarm),
+                dc.set_doc(self._agent("lead"), agent_doc()),
+            ],
+            what="seed",
+        )
+
+    def _agent(self, aid: str) -> str:
+        return paths.agent(self.SID, aid)
+
+    @property
+    def swarm(self) -> dict:
+        return self.docs[paths.swarm(self.SID)]
+
+    @property
+    def kill(self) -> dict:
+        return self.docs.get(paths.kill_switch(), {"engaged": False})
+
+    @kill.setter
+    def kill(self, doc: dict) -> None:
+        self.docs[paths.kill_switch()] = doc
+
+    @property
+    def agents(self) -> _Agents:
+        return _Agents(self)
+
+    @property
+    def tasks(self) -> dict[str, dict]:
+        return dict(self.executor.store.collection(paths.tasks(self.SID)))
+
+    @property
+    def messages(self) -> list[dict]:
+        """Every message of the swarm, oldest first."""
+        found = self.executor.store.collection(paths.messages(self.SID))
+        return [{"id": i, **d} for i, d in sorted(found, key=lambda x: x[1]["created_at"])]
 
     def mail(self, to: str, body: str, sender: str = "human:op") -> str:
-        mid = f"m{next(self.ids)}"
-        self.messages.append({"id": mid, "to": to, "from": sender, "body": body, "read": False})
+        mid = f"m{next(_ids)}"
+        doc = message_doc(sender, to, body)
+        self.executor.write([dc.set_doc(paths.message(self.SID, mid), doc)], what="mail")
         return mid
 
-    def acquire_lease(self, sid, aid, turn_id, ttl_s) -> LeaseResult:
-        a = self.agents.get(aid)
-        if a is None:
-            return LeaseResult("missing", reason="no agent")
-        if a["lease"] and a["lease"] != turn_id:
-            a["wake_pending"] = True
-            return LeaseResult("busy", a, self.swarm, self.kill)
-        if self.kill.get("engaged") or self.swarm["status"] != "running":
-            return LeaseResult("inactive", a, self.swarm, self.kill, reason="halted")
-        a.update(lease=turn_id, status="running")
-        return LeaseResult("acquired", copy.deepcopy(a), dict(self.swarm), dict(self.kill))
 
-    def release_lease(self, sid, aid, turn_id, updates) -> bool:
-        a = self.agents[aid]
-        if a["lease"] != turn_id:
-            return False
-        wake = a["wake_pending"]
-        a.update(lease=None, wake_pending=False, **updates)
-        if a["status"] == "running" and "status" not in updates:
-            a["status"] = "idle"
-        return wake
+class _Agents(MutableMapping[str, dict]):
+    """The agents of the fake's swarm by id; each document live, so a test may edit it."""
 
-    def unread(self, sid, aid, limit=20):
-        return [m for m in self.messages if m["to"] == aid and not m["read"]][:limit]
+    def __init__(self, store: FakeStore) -> None:
+        self.store = store
 
-    def commit_step(self, sid, aid, turn_id, *, conv_version, read_ids, usage, spent, activity):
-        a = self.agents[aid]
-        if conv_version is not None:
-            a["conv_version"] = conv_version
-        for m in self.messages:
-            if m["id"] in read_ids:
-                m["read"] = True
-        for k, v in (spent or {}).items():
-            a["spent"][k] = a["spent"].get(k, 0) + v
-        self.commits.append((aid, conv_version, list(read_ids)))
+    def __getitem__(self, aid: str) -> dict:
+        return self.store.docs[self.store._agent(aid)]
 
-    def control_snapshot(self, sid):
-        return dict(self.kill), dict(self.swarm)
+    def __setitem__(self, aid: str, doc: dict) -> None:
+        self.store.docs[self.store._agent(aid)] = doc
 
-    def grant_allowance(self, sid, aid, need, chunk, *, daily_cap_usd, day):
-        a = self.agents[aid]
-        grant = {}
-        for axis, amount in need.items():
-            short = amount - (a["allowance"].get(axis, 0) - a["spent"].get(axis, 0))
-            if short <= 0:
-                continue
-            cap = self.swarm["budget"].get(axis)
-            left = float("inf") if cap is None else cap - self.swarm["granted"].get(axis, 0)
-            if left < short:
-                return f"swarm {axis} budget exhausted", {}
-            grant[axis] = min(max(short, chunk.get(axis, 0)), left)
-        for axis, v in grant.items():
-            self.swarm["granted"][axis] = self.swarm["granted"].get(axis, 0) + v
-            a["allowance"][axis] = a["allowance"].get(axis, 0) + v
-        return None, grant
+    def __delitem__(self, aid: str) -> None:
+        del self.store.docs[self.store._agent(aid)]
 
-    def halt_for_budget(self, sid, aid, reason):
-        self.swarm["status"] = "paused"
+    def __iter__(self) -> Iterator[str]:
+        return (i for i, _ in self.store.executor.store.collection(paths.agents(self.store.SID)))
 
-    def notify_lead(self, sid, about, body):
-        self.mail("lead", body, sender="system")
-
-    def add_event(self, sid, kind, actor, summary, data=None):
-        self.events.append((kind, actor, summary))
-
-    def get_agent(self, sid, aid):
-        if aid not in self.agents:
-            raise NotFound(aid)
-        return {"id": aid, **self.agents[aid]}
-
-    def list_agents(self, sid, limit=100):
-        return [{"id": k, **v} for k, v in self.agents.items()]
-
-    def list_tasks(self, sid, *, status, owner, limit):
-        out = [
-            {"id": k, **v}
-            for k, v in self.tasks.items()
-            if (status is None or v["status"] == status) and (owner is None or v["owner"] == owner)
-        ]
-        return out[:limit]
-
-    def run_effect(self, sid, tool_use_id, tool, body) -> EffectResult:
-        if tool_use_id in self.effects:
-            r = self.effects[tool_use_id]
-            return EffectResult(r.content, r.is_error, r.ring, replayed=True)
-        try:
-            res = body(None)
-        except Conflict as e:
-            res = EffectResult({"error": str(e)}, is_error=True)
-        self.effects[tool_use_id] = res
-        return res
-
-    def send_message_body(self, sid, sender, recipients, body, key):
-        def run(_):
-            for r in recipients:
-                if r not in self.agents:
-                    raise NotFound(f"no agent named {r}")
-            for r in recipients:
-                self.messages.append(
-                    {"id": f"{key}-{r}", "to": r, "from": sender, "body": body, "read": False}
-                )
-            return EffectResult({"sent": recipients}, ring=tuple(recipients))
-
-        return run
-
-    def create_task_body(self, sid, actor, tid, fields, blocked_by, max_tasks):
-        def run(_):
-            if tid in self.tasks:
-                raise Conflict(f"task {tid} already exists")
-            self.tasks[tid] = {"status": "ready", "owner": fields.get("owner"), "title": "t"}
-            return EffectResult({"task": {"id": tid}}, progress=True)
-
-        return run
-
-    def finish_swarm_body(self, sid, actor, outcome, summary):
-        def run(_):
-            self.swarm["status"] = "completed"
-            return EffectResult({"status": "completed"}, ends_turn=True)
-
-        return run
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 class FakeJournal:
@@ -227,7 +168,7 @@ class FakeClock:
 def tool_use(name: str, args: dict, tid: str | None = None) -> dict:
     return {
         "type": "tool_use",
-        "id": tid or f"toolu_{name}_{next(FakeStore.ids)}",
+        "id": tid or f"toolu_{name}_{next(_ids)}",
         "name": name,
         "input": args,
     }

@@ -7,7 +7,8 @@ under a second) and for looking at the UI without running a swarm:
     .venv/bin/python web/scripts/seed_demo.py [--agents 20] [--tasks 200]
 
 It writes what the backend would have written (agents, tasks with dependencies, messages,
-events, a pending approval), using the store's document builders, so a field the store renames
+events, a pending approval, each agent's per-turn timeline records), using the store's document
+builders, so a field the store renames
 breaks this script rather than hiding from the UI tests.
 """
 
@@ -20,16 +21,52 @@ import uuid
 
 from google.cloud import firestore  # noqa: TID251 (a script, like emulators/)
 
+from cloudswarm.core import timeline
+from cloudswarm.core.documents import BUDGET_AXES as AXES
+from cloudswarm.core.documents import event_doc, new_agent_doc
 from cloudswarm.core.models import Role
+from cloudswarm.gcp.executor import firestore_fields
 from cloudswarm.gcp.store_effects import message_doc
-from cloudswarm.gcp.store_swarm import AXES, event_doc, new_agent_doc
 
 GOAL = "Seeded: plan and write a 200-page handbook on running community events"
 ACTIVITIES = ["thinking", "working", "waiting for mail", "calling write_artifact", "reading t12"]
+TOOL_NAMES = ["claim_task", "complete_task", "send_message", "write_artifact", "list_tasks"]
 
 
 def _ts(base: dt.datetime, seconds: float) -> dt.datetime:
     return base + dt.timedelta(seconds=seconds)
+
+
+def _turns(rng: random.Random, aid: str, n: int, t0: dt.datetime, *, start_s: float, cost: float):
+    """An agent's ``n`` turn records (the core's builder), spread over the half hour, their costs
+    adding up to the agent's: a few model and tool calls each, now and then a retry."""
+    span = (1800 - start_s - 60) / max(n, 1)
+    for k in range(n):
+        begin = start_s + 30 + k * span + rng.uniform(0, span * 0.3)
+        log = timeline.TurnLog(_ts(t0, begin), started=0.0)
+        at = 0.0
+        for seq in range(1, rng.randint(1, 4) + 1):
+            dur = rng.uniform(1.0, 12.0)
+            log.model_call(seq, at, at + dur, rng.randint(2_000, 12_000), cost / n / 2)
+            at += dur
+            for _ in range(rng.randint(0, 2)):
+                tool_s = rng.uniform(0.05, 1.5)
+                name = rng.choice(TOOL_NAMES)
+                log.tool_call(name, at, at + tool_s, is_error=rng.random() < 0.05)
+                at += tool_s
+        retry = rng.random() < 0.06
+        rec = timeline.turn_record(
+            log,
+            turn_id=f"{aid}-{k:03d}",
+            agent_id=aid,
+            turn=k,
+            outcome="retry" if retry else "done",
+            detail="model overloaded (529); retrying in 2.1s" if retry else "end_turn",
+            ended=at,
+            retry_attempt=1 if k and rng.random() < 0.06 else 0,
+        )
+        rec["ended_at"] = _ts(t0, begin + at)  # the release's commit time, in the seeded past
+        yield f"{aid}-{k:03d}", rec
 
 
 def seed_big_swarm(
@@ -78,6 +115,8 @@ def seed_big_swarm(
         if not lead:
             doc["role_description"] = rng.choice(["researcher", "writer", "editor", "reviewer"])
         writes.append((swarm_ref.collection("agents").document(name), doc))
+        for turn_id, rec in _turns(rng, name, doc["turns"], t0, start_s=i, cost=cost):
+            writes.append((swarm_ref.collection("turns").document(turn_id), rec))
 
     done_upto, busy_upto, ready_upto = int(tasks * 0.4), int(tasks * 0.5), int(tasks * 0.65)
     status_of: dict[str, str] = {}
@@ -134,6 +173,12 @@ def seed_big_swarm(
         e["at"] = _ts(t0, 1500 + i)
         writes.append((swarm_ref.collection("events").document(f"d{i:04d}"), e))
 
+    for i, tid in enumerate(t for t in docs if docs[t]["status"] == "in_progress"):
+        owner = docs[tid]["owner"] or "lead"
+        e = event_doc("task_claimed", owner, f"{owner} claimed {tid}", {"task": tid})
+        e["at"] = _ts(t0, 600 + i * 20)
+        writes.append((swarm_ref.collection("events").document(f"c{i:04d}"), e))
+
     asker = names[min(3, agents - 1)]
     writes.append(
         (
@@ -152,6 +197,13 @@ def seed_big_swarm(
     for ref, d in writes:
         if ref.id == asker and ref.parent.id == "agents":
             d.update(status="waiting_approval", activity="waiting for approval: publish")
+    last_turn = max(
+        (ref for ref, d in writes if ref.parent.id == "turns" and d["agent_id"] == asker),
+        key=lambda ref: ref.id,
+    )
+    for ref, d in writes:
+        if ref is last_turn:
+            d.update(approval="ap-publish", detail="a tool ended the turn")
 
     swarm = {
         "goal": GOAL,
@@ -174,7 +226,7 @@ def seed_big_swarm(
     for i in range(0, len(writes), 400):
         batch = db.batch()
         for ref, d in writes[i : i + 400]:
-            batch.set(ref, d)
+            batch.set(ref, firestore_fields(d))  # the core's builders carry SERVER_TIME
         batch.commit()
     return sid
 

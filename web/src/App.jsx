@@ -53,7 +53,7 @@ function Page() {
     case 'swarm':
       return <SwarmView key={route.sid} sid={route.sid} tab={route.tab} />;
     case 'agent':
-      return <AgentView key={`${route.sid}/${route.aid}`} sid={route.sid} aid={route.aid} tab={route.tab} />;
+      return <AgentView key={`${route.sid}/${route.aid}`} sid={route.sid} aid={route.aid} tab={route.tab} focus={route.focus} />;
     case 'approvals':
       return <ApprovalsPage />;
     default:

@@ -51,6 +51,8 @@ export function createApi(base, { token = () => null, onUnauthorized = () => {},
       throw err;
     }
     if (as === 'text') return res.text();
+    // Bytes with their type (an artifact): the caller decides whether it is text to show.
+    if (as === 'blob') return res.blob();
     if (res.status === 204) return null;
     const text = await res.text();
     return text ? JSON.parse(text) : null;
@@ -66,14 +68,20 @@ const enc = encodeURIComponent;
 /** The routes of the API contract, by name. */
 export const routes = {
   token: '/api/auth/token',
+  refresh: '/api/auth/refresh',
+  revoke: '/api/auth/revoke',
   firebaseToken: '/api/auth/firebase-token',
   killSwitch: '/api/kill-switch',
   engage: '/api/kill-switch/engage',
   release: '/api/kill-switch/release',
   swarms: '/api/swarms',
+  templates: '/api/templates',
   swarmAction: (sid, action) => `/api/swarms/${enc(sid)}/${action}`,
   message: (sid, aid) => `/api/swarms/${enc(sid)}/agents/${enc(aid)}/messages`,
+  agentAction: (sid, aid, action) => `/api/swarms/${enc(sid)}/agents/${enc(aid)}/${action}`,
   transcript: (sid, aid) => `/api/swarms/${enc(sid)}/agents/${enc(aid)}/transcript`,
   decide: (sid, id, decision) => `/api/swarms/${enc(sid)}/approvals/${enc(id)}/${decision}`,
   usage: (sid) => `/api/swarms/${enc(sid)}/usage`,
+  artifact: (sid, path, version) =>
+    `/api/swarms/${enc(sid)}/artifacts/content?path=${enc(path)}${version ? `&version=${enc(version)}` : ''}`,
 };

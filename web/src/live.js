@@ -1,6 +1,7 @@
 // Live Firestore reads as React hooks: onSnapshot only, never polling.
 import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import { onSnapshot } from 'firebase/firestore';
+import { plainDeep } from './logic/format.js';
 
 export const SessionContext = createContext(null);
 
@@ -10,8 +11,10 @@ export function useSession() {
   return { session, ...state };
 }
 
-function docData(snap) {
-  const data = snap.data({ serverTimestamps: 'estimate' });
+// Every document is outside text (agents, webhooks, web pages write it): read once as plain text
+// here, so no view can show a bidi override or a control character. Ids are kept as stored.
+export function docData(snap) {
+  const data = plainDeep(snap.data({ serverTimestamps: 'estimate' }));
   const parent = snap.ref.parent.parent;
   return { id: snap.id, ...data, _swarm: parent?.parent?.id === 'swarms' ? parent.id : undefined };
 }

@@ -1,8 +1,8 @@
 // Hash routes, so the static server needs no rewrites: #/, #/swarms/:sid[/:tab],
-// #/swarms/:sid/agents/:aid[/:tab], #/approvals.
+// #/swarms/:sid/agents/:aid[/:tab][?turn=ID&call=SEQ] (the transcript at one call), #/approvals.
 import { useSyncExternalStore } from 'react';
 
-export const SWARM_TABS = ['overview', 'tasks', 'messages', 'activity', 'costs', 'approvals'];
+export const SWARM_TABS = ['overview', 'tasks', 'messages', 'activity', 'timeline', 'workspace', 'costs', 'approvals'];
 export const AGENT_TABS = ['transcript', 'inbox', 'sent'];
 
 export function parseRoute(hash) {
@@ -16,7 +16,10 @@ export function parseRoute(hash) {
   if (parts[0] === 'swarms' && parts[1]) {
     if (parts[2] === 'agents' && parts[3]) {
       const tab = AGENT_TABS.includes(parts[4]) ? parts[4] : 'transcript';
-      return { name: 'agent', sid: parts[1], aid: parts[3], tab };
+      const q = new URLSearchParams(String(hash ?? '').split('?')[1] ?? '');
+      const route = { name: 'agent', sid: parts[1], aid: parts[3], tab };
+      if (q.get('turn')) route.focus = { turn: q.get('turn'), call: q.get('call') ? Number(q.get('call')) : null };
+      return route;
     }
     const tab = SWARM_TABS.includes(parts[2]) ? parts[2] : 'overview';
     return { name: 'swarm', sid: parts[1], tab };

@@ -1,9 +1,27 @@
 // The signed-in session: API key -> JWT (API) -> Firebase grant (API) -> Firestore.
-// Kept in sessionStorage (this tab only) so a reload stays signed in until the JWT expires.
+// Kept in sessionStorage (this tab only) so a reload stays signed in while the JWT lives. The
+// API key is never kept: before the JWT expires it is exchanged for the session's next one
+// (POST /api/auth/refresh), until the session's absolute end that the API enforces
+// (session_expires_at); then the UI says the session expired and asks for the key again.
 import { createApi, routes } from './api.js';
 import { toDate } from './logic/format.js';
 
 const KEY = 'cloudswarm.session';
+const EXPIRED = 'Your session has expired. Sign in again.';
+const RETRY_MS = 15_000; // a refresh that failed (network) is tried again while the JWT lives
+
+/**
+ * When to ask for the next token: a third of the token's remaining life before it expires,
+ * between 30 s and 5 min ahead (a background tab's timers may fire a minute late), or never
+ * when this token is the session's last (it expires with the session).
+ */
+export function refreshAt(saved, now = Date.now()) {
+  const exp = expiryMillis(saved?.expires_at);
+  const end = expiryMillis(saved?.session_expires_at);
+  if (exp == null || end == null || end <= exp) return null;
+  const ahead = Math.min(300_000, Math.max(30_000, (exp - now) / 3));
+  return Math.max(now, exp - ahead);
+}
 
 /** When a JWT expires, as epoch ms (expires_at may be ISO text or epoch seconds). */
 export function expiryMillis(expiresAt) {
@@ -28,21 +46,45 @@ export function createSession(config, { storage = window.sessionStorage, openFir
   };
   const api = createApi(config.apiBase, {
     token: () => state.token ?? null,
-    onUnauthorized: () => signOut('Your session has expired. Sign in again.'),
+    onUnauthorized: () => signOut(EXPIRED),
   });
+
+  // setTimeout counts in 32-bit ms: cap the wait; whoever fires re-checks the time.
+  const at = (when, fn) => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, Math.min(Math.max(0, when - Date.now()), 2 ** 31 - 1));
+  };
+
+  /** The next timer: refresh the token ahead of its expiry, or end the session at it. */
+  function schedule(saved) {
+    const next = refreshAt(saved);
+    const exp = expiryMillis(saved.expires_at);
+    if (next != null) at(next, () => refresh(saved));
+    else if (exp != null) at(exp, () => (isExpired(saved.expires_at) ? signOut(EXPIRED) : schedule(saved)));
+  }
+
+  async function refresh(saved) {
+    if (state.token !== saved.token) return; // signed out, or already refreshed
+    if (isExpired(saved.expires_at)) return signOut(EXPIRED);
+    let t;
+    try {
+      t = await api.post(routes.refresh, {});
+    } catch (e) {
+      // A 401 (the session's end, a revoked key or token) has signed out already.
+      if (e.status !== 401 && state.token === saved.token) at(Date.now() + RETRY_MS, () => refresh(saved));
+      return;
+    }
+    if (state.token !== saved.token) return;
+    const next = { token: t.token, expires_at: t.expires_at, role: t.role, session_expires_at: t.session_expires_at };
+    storage.setItem(KEY, JSON.stringify(next));
+    set({ ...state, ...next });
+    schedule(next);
+  }
 
   async function connect(saved) {
     const grant = await api.post(routes.firebaseToken, {});
     firestore = await openFirestore(config, grant);
-    clearTimeout(timer);
-    const left = expiryMillis(saved.expires_at);
-    if (left != null) {
-      // setTimeout counts in 32-bit ms: cap the wait, and re-check when it fires.
-      const wait = Math.min(Math.max(0, left - Date.now()), 2 ** 31 - 1);
-      timer = setTimeout(() => {
-        if (isExpired(saved.expires_at)) signOut('Your session has expired. Sign in again.');
-      }, wait);
-    }
+    schedule(saved);
     set({ phase: 'signed-in', notice: null, ...saved, db: firestore.db, subject: grant.mock_user_token?.name ?? grant.mock_user_token?.sub ?? null });
   }
 
@@ -50,7 +92,7 @@ export function createSession(config, { storage = window.sessionStorage, openFir
     set({ phase: 'signing-in', notice: null });
     try {
       const t = await createApi(config.apiBase).post(routes.token, { api_key: apiKey });
-      const saved = { token: t.token, expires_at: t.expires_at, role: t.role };
+      const saved = { token: t.token, expires_at: t.expires_at, role: t.role, session_expires_at: t.session_expires_at };
       state = { ...state, ...saved };
       await connect(saved);
       storage.setItem(KEY, JSON.stringify(saved));
@@ -69,7 +111,7 @@ export function createSession(config, { storage = window.sessionStorage, openFir
     if (!saved?.token) return;
     if (isExpired(saved.expires_at)) {
       storage.removeItem(KEY);
-      set({ phase: 'signed-out', notice: 'Your session has expired. Sign in again.' });
+      set({ phase: 'signed-out', notice: EXPIRED });
       return;
     }
     set({ phase: 'signing-in', notice: null, ...saved });
@@ -84,9 +126,16 @@ export function createSession(config, { storage = window.sessionStorage, openFir
   async function signOut(notice = null) {
     clearTimeout(timer);
     storage.removeItem(KEY);
+    const { token } = state;
     const closing = firestore;
     firestore = null;
     set({ phase: 'signed-out', notice });
+    // Signing out on purpose revokes the token, so a copy of it cannot be refreshed; a
+    // session that ended (a 401) has nothing left to revoke. Best effort: we are out anyway.
+    if (notice == null && token) {
+      const bare = createApi(config.apiBase, { token: () => token });
+      bare.post(routes.revoke, {}).catch(() => {});
+    }
     await closing?.close();
   }
 

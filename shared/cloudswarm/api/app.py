@@ -16,11 +16,13 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
-from cloudswarm.api import auth, errors
+from cloudswarm import telemetry
+from cloudswarm.api import auth, deps, errors
 from cloudswarm.api.config import ApiConfig, config
 from cloudswarm.api.errors import ApiError
 from cloudswarm.api.routes import ROUTE_TABLE
 from cloudswarm.api.routing import Call, Route, build_map
+from cloudswarm.core.tracing import NoTracer, valid_traceparent
 from cloudswarm.log import log_context
 
 log = logging.getLogger("cloudswarm.api")
@@ -36,10 +38,26 @@ __all__ = ["ROUTE_TABLE", "framework_error", "handle"]
 
 
 def handle(request: flask.Request) -> flask.Response:
+    """One request as a server span: the child of the caller's ``traceparent`` if it sent one,
+    else the root of a new trace; the swarms it starts or steers ring their doorbells in it."""
+    try:
+        tracer = telemetry.tracer()
+    except Exception:  # bad settings: the request is answered (with the error) all the same
+        tracer = NoTracer()
+    attrs = {"http.request.method": request.method, "url.path": request.path[:200]}
+    parent = valid_traceparent(request.headers.get("traceparent"))
+    with tracer.span(f"api {request.method}", attrs, parent=parent, kind="server") as span:
+        response = _handle(request)
+        span.set({"http.response.status_code": response.status_code})
+    telemetry.flush()
+    return response
+
+
+def _handle(request: flask.Request) -> flask.Response:
     started = time.monotonic()
     trace = request.headers.get("traceparent") or request.headers.get("X-Cloud-Trace-Context")
     with log_context(trace=trace, http_method=request.method, path=request.path[:200]):
-        call = Call(request)
+        call = Call(request, deps.services())
         try:
             cfg: ApiConfig | None = config()
         except Exception:  # reported below, when the request needs it
@@ -87,7 +105,7 @@ def _dispatch(request: flask.Request, cfg: ApiConfig, call: Call) -> flask.Respo
         raise ApiError(413, "too_large", f"the body exceeds {limit} bytes")
     call.limit = limit
     if route.auth == "bearer":
-        call.principal = auth.authenticate(request, cfg)
+        call.principal = auth.authenticate(request, cfg, call.services)
         auth.require(call.principal, route.role)
     call.query = _query(route, request)
     call.body = _body(route, call)

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 import flask
 
-from cloudswarm.api import deps, tokens
+from cloudswarm.api import tokens
 from cloudswarm.api.config import ApiConfig
+from cloudswarm.api.deps import Services
 from cloudswarm.api.errors import forbidden, rate_limited, unauthorized
-from cloudswarm.api.keys import KEYS, REVOKED
 from cloudswarm.api.routing import ROLES
-from cloudswarm.gcp.fs import translated
 
 log = logging.getLogger("cloudswarm.api.auth")
 
@@ -29,6 +28,7 @@ class Principal:
     name: str
     jti: str
     exp: int
+    auth_time: int = 0  # when the token's session began (tokens.Claims.auth_time)
 
     @property
     def actor(self) -> str:
@@ -47,31 +47,30 @@ def bearer(request: flask.Request) -> str:
     return token.strip()
 
 
-def authenticate(request: flask.Request, cfg: ApiConfig) -> Principal:
+def authenticate(request: flask.Request, cfg: ApiConfig, services: Services) -> Principal:
     try:
         claims = tokens.verify(cfg, bearer(request))
     except tokens.InvalidToken as e:
         log.info("token refused: %s", e)
         raise unauthorized("invalid or expired token") from None
-    db = deps.db()
-    window = deps.limiter().record(f"key:{claims.key_id}")
-    key_ref = db.collection(KEYS).document(claims.key_id)
-    revoked_ref = db.collection(REVOKED).document(claims.jti)
-    with translated("check token"):
-        snaps = list(db.get_all([key_ref, revoked_ref, *window.refs]))
-    by_path = {s.reference.path: s for s in snaps}
-    key = by_path[key_ref.path].to_dict() or {}
-    revoked = by_path[revoked_ref.path]
+    window = services.limiter.record(f"key:{claims.key_id}")
+    check = services.keys.check_token(claims.key_id, claims.jti, window)
+    key = check.key
     if not key or key.get("revoked") or key.get("role") != claims.role:
         log.info("token of key %s refused: key revoked, deleted or changed", claims.key_id)
         raise unauthorized("this token's API key was revoked")
-    if revoked.exists:
+    if check.revoked:
         log.info("revoked token %s refused", claims.jti)
         raise unauthorized("this token was revoked")
-    if deps.limiter().count(window, snaps) > cfg.rate_per_min:
+    if check.count > cfg.rate_per_min:
         raise rate_limited(window.retry_after)
     return Principal(
-        claims.key_id, claims.role, key.get("name") or claims.name, claims.jti, claims.exp
+        claims.key_id,
+        claims.role,
+        key.get("name") or claims.name,
+        claims.jti,
+        claims.exp,
+        claims.auth_time,
     )
 
 

@@ -9,6 +9,7 @@ from functools import cache
 
 from cloudswarm.errors import ConfigError
 
+MAX_SESSION_S = 7 * 24 * 3600  # no session of ours, refreshed or not, lasts longer
 LOCAL_UI_ORIGINS = ("http://127.0.0.1:8080", "http://localhost:8080")
 
 
@@ -34,6 +35,9 @@ class ApiConfig:
     issuer: str = "cloudswarm"
     audience: str = "cloudswarm-api"
     token_ttl_s: int = 900
+    # How long a signed-in UI session may go on refreshing its token (POST /api/auth/refresh)
+    # before the key has to be given again: the refresh cannot make a session last for ever.
+    session_max_s: int = 8 * 3600
     max_body_bytes: int = 64 * 1024
     webhook_max_body_bytes: int = 256 * 1024
     rate_per_min: int = 600
@@ -65,6 +69,7 @@ class ApiConfig:
             issuer=env.get("CLOUDSWARM_JWT_ISSUER") or "cloudswarm",
             audience=env.get("CLOUDSWARM_JWT_AUDIENCE") or "cloudswarm-api",
             token_ttl_s=_int(env, "CLOUDSWARM_TOKEN_TTL_S", 900, 60, 3600),
+            session_max_s=_int(env, "CLOUDSWARM_SESSION_MAX_S", 8 * 3600, 60, MAX_SESSION_S),
             max_body_bytes=_int(env, "CLOUDSWARM_API_MAX_BODY", 64 * 1024, 1024, 10 * 2**20),
             webhook_max_body_bytes=_int(
                 env, "CLOUDSWARM_WEBHOOK_MAX_BODY", 256 * 1024, 1024, 10 * 2**20

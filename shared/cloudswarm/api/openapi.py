@@ -141,8 +141,9 @@ def _operation(route: Route, comp: _Components) -> dict:
             "content": {"application/json": {"schema": comp.ref(route.body, "validation")}},
         }
     ok: dict = {"description": STATUS_TEXT.get(route.status, "OK")}
-    if route.stream:
-        ok["content"] = {route.stream: {"schema": {"type": "string"}}}
+    if route.stream or route.media:
+        kinds = route.media or (route.stream,)
+        ok["content"] = {m: {"schema": {"type": "string"}} for m in kinds}
     elif route.response is not None:
         ok["content"] = {"application/json": {"schema": comp.ref(route.response, "serialization")}}
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 from pydantic import BaseModel
@@ -14,6 +14,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, Map, Rule
 
 from cloudswarm.api.errors import ApiError
+
+if TYPE_CHECKING:
+    from cloudswarm.api.deps import Services
 
 # Firestore document ids are safe path segments only in this shape: no '/', no '.' or '..',
 # no reserved '__x__' names.
@@ -48,6 +51,7 @@ class Route:
     status: int = 200
     errors: tuple[int, ...] = ()
     stream: str | None = None  # media type of a streamed answer
+    media: tuple[str, ...] = ()  # media types of an answer in bytes (not JSON)
     auth: str = "bearer"  # bearer | none | webhook
     also: tuple[int, ...] = ()  # other success statuses (e.g. 200 beside 202)
 
@@ -91,9 +95,11 @@ def route(method: str, path: str, *, tag: str, role: str | None = "viewer", **kw
 
 @dataclass
 class Call:
-    """What a handler gets: the request, who is calling, and the validated inputs."""
+    """What a handler gets: the request, the services it may use, who is calling, and the
+    validated inputs."""
 
     request: flask.Request
+    services: Services
     principal: Any = None
     body: Any = None
     query: Any = None

@@ -1,14 +1,22 @@
 """Request and response bodies. Requests forbid unknown fields; responses allow extra fields so
-documents can grow without breaking clients (the UI contract: add fields, never rename)."""
+documents can grow without breaking clients (the UI contract: add fields, never rename).
+
+A response that shows a document names a subset of its record's fields (core/models.py; the
+rest pass through as extra fields): ``RECORD_OF`` says which record, and
+tests/unit/test_records.py holds every declared field to a field of that record.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from cloudswarm.api.keys import NAME_PATTERN
+from cloudswarm.core import context as context_edits
+from cloudswarm.core import models, pricing, server_tools, templates
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=False)]
@@ -48,11 +56,28 @@ class BudgetIn(In):
     wall_s: float | None = Field(default=None, gt=0, le=30 * 86400)
 
 
+def _model_pattern() -> str:
+    """The models the API prices (core/prices.json), each also with an eight-digit date: the
+    document says which ids a swarm may take, as the start of a swarm checks (pricing.model_key).
+    Built from the table, so it cannot drift from it."""
+    ids = pricing.accepted_ids()
+    if not all(re.fullmatch(r"[a-z0-9.-]+", m) for m in ids):
+        raise ValueError("a model id needs escaping in the document's pattern")
+    return "^(?:" + "|".join(m.replace(".", r"\.") for m in ids) + r")(?:[-@]\d{8})?$"
+
+
 class SwarmCreate(In):
     goal: str = Field(min_length=1, max_length=20000, pattern=r"\S")
-    model: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$")
+    model: str | None = Field(default=None, pattern=_model_pattern())
     budget: BudgetIn | None = None
     template: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
+    # Server tools, checked by core/server_tools.py at start (422 ``invalid_tools`` naming the
+    # field at fault, as the Pub/Sub and webhook ways in are); the document states that check's
+    # every constraint, built from the same table.
+    tools: Annotated[dict[str, Any], WithJsonSchema(server_tools.json_schema())] | None = None
+    # Context edits (core/context.py), checked at start (422 ``invalid_context`` naming the
+    # field); absent: compaction and tool-result clearing with their default triggers.
+    context: Annotated[dict[str, Any], WithJsonSchema(context_edits.json_schema())] | None = None
 
 
 class StatusChange(In):
@@ -61,6 +86,8 @@ class StatusChange(In):
 
 class HumanMessage(In):
     body: str = Field(min_length=1, max_length=8000, pattern=r"\S")
+    # True: stop the agent's running call now; its next turn opens with this message.
+    interrupt: bool = False
 
 
 class TaskCreate(In):
@@ -103,6 +130,28 @@ class ApprovalQuery(In):
     limit: int = Field(default=100, ge=1, le=500)
 
 
+# The characters an artifact path may hold (core/tools.py's clean_path checks the rest after
+# normalising: a path that cannot name an artifact, such as "..", is a 404 for a read).
+ArtifactPath = Annotated[
+    str, StringConstraints(min_length=1, max_length=1000, pattern=r"^[A-Za-z0-9._\-/ ]+$")
+]
+
+
+class ArtifactQuery(Page):
+    limit: int = Field(default=100, ge=1, le=500)
+    prefix: str = Field(default="", max_length=1000)
+
+
+class ArtifactRead(In):
+    path: ArtifactPath
+    version: int | None = Field(default=None, ge=1, le=10**9)
+
+
+class ArtifactVersionsQuery(In):
+    path: ArtifactPath
+    limit: int = Field(default=100, ge=1, le=500)
+
+
 class TranscriptQuery(In):
     limit: int = Field(default=500, ge=1, le=5000)
 
@@ -131,6 +180,8 @@ class TokenOut(Out):
     role: RoleName
     key_id: str
     jti: str
+    # When the session ends: the last refreshed token expires then, and the key is needed again.
+    session_expires_at: dt.datetime
 
 
 class FirebaseTokenOut(Out):
@@ -193,6 +244,7 @@ class SwarmOut(Out):
     agent_count: int | None = None
     task_count: int | None = None
     tasks_done: int | None = None
+    tools: dict[str, Any] | None = None
 
 
 class SwarmList(Out):
@@ -216,6 +268,8 @@ class UsageOut(Out):
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cost_usd: float = 0.0
+    web_search_requests: int = 0
+    web_fetch_requests: int = 0
 
 
 class AgentOut(Out):
@@ -230,6 +284,7 @@ class AgentOut(Out):
     usage: UsageOut | None = None
     last_error: str | None = None
     created_at: dt.datetime | None = None
+    tools: dict[str, Any] | None = None
 
 
 class AgentList(Out):
@@ -283,11 +338,54 @@ class EventPage(Out):
     next_page_token: str | None = None
 
 
+class TemplateMate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=templates.NAME_PATTERN)
+    instructions: str = Field(min_length=1, max_length=templates.MAX_TEXT, pattern=r"\S")
+    role: str | None = Field(
+        default=None, min_length=1, max_length=templates.MAX_TEXT, pattern=r"\S"
+    )
+    model: str | None = Field(default=None, min_length=1, max_length=200, pattern=r"\S")
+
+
+class TemplateIn(BaseModel):
+    """A team template (core/templates.py), as an admin creates one."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=templates.NAME_PATTERN)
+    description: str | None = Field(default=None, min_length=1, max_length=templates.MAX_TEXT,
+                                    pattern=r"\S")  # fmt: skip
+    lead_instructions: str = Field(min_length=1, max_length=templates.MAX_TEXT, pattern=r"\S")
+    teammates: list[TemplateMate] = Field(default_factory=list, max_length=templates.MAX_TEAMMATES)
+    tools: Annotated[dict[str, Any], WithJsonSchema(server_tools.json_schema())] | None = None
+    budget: BudgetIn | None = None
+
+
+class TemplateOut(Out):
+    """A template as ``TemplateIn`` describes it, with where it comes from (shipped | admin)."""
+
+    name: str
+    source: str | None = None
+
+
+class TemplateList(Out):
+    templates: list[TemplateOut]
+
+
+class ApprovalCall(Out):
+    """The external (MCP) call an approval holds: exactly what runs once it is approved."""
+
+    server: str
+    tool: str
+    arguments: dict[str, Any]
+
+
 class ApprovalOut(Out):
     id: str
     agent_id: str | None = None
     action: str | None = None
     detail: str | None = None
+    call: ApprovalCall | None = None
     status: str | None = None
     decided_by: str | None = None
     comment: str | None = None
@@ -326,7 +424,47 @@ class SwarmUsage(Out):
     budget: Budget | None = None
 
 
+class ArtifactOut(Out):
+    id: str  # the path's key: a page token names the last one
+    path: str
+    version: int
+    size: int
+    updated_by: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+class ArtifactPage(Out):
+    artifacts: list[ArtifactOut]
+    next_page_token: str | None = None
+
+
+class ArtifactVersionOut(ArtifactOut):
+    """One version of a path; ``id`` is the version, zero-padded."""
+
+
+class ArtifactVersions(Out):
+    path: str
+    versions: list[ArtifactVersionOut]
+
+
 class WebhookAccepted(Out):
     swarm_id: str | None = None
     delivery: str
     status: Literal["started", "ignored"]
+
+
+# Which record each document-shaped response shows (``id`` is the document's id).
+RECORD_OF: dict[type[BaseModel], type] = {
+    SwarmOut: models.Swarm,
+    Budget: models.Budget,
+    AgentOut: models.Agent,
+    UsageOut: models.Usage,
+    TaskOut: models.Task,
+    MessageOut: models.Message,
+    EventOut: models.Event,
+    ApprovalOut: models.Approval,
+    AuditEntry: models.KillSwitch,
+    KillSwitch: models.KillSwitch,
+    ArtifactOut: models.Artifact,
+    ArtifactVersionOut: models.ArtifactVersion,
+}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from cloudswarm.api.config import ApiConfig
+from cloudswarm.api.config import MAX_SESSION_S, ApiConfig
 from cloudswarm.api.routing import ROLES
 from cloudswarm.errors import ConfigError
 from cloudswarm.gcp.secrets import get_secret
@@ -41,6 +41,10 @@ class Claims:
     jti: str
     iat: int
     exp: int
+    # When the session began: the key exchange that started the chain of refreshed tokens
+    # (the OpenID ``auth_time`` claim). A refresh never issues a token past
+    # auth_time + session_max_s.
+    auth_time: int = 0
 
 
 def signing_key() -> bytes:
@@ -53,10 +57,21 @@ def signing_key() -> bytes:
     return key
 
 
-def issue(cfg: ApiConfig, *, key_id: str, role: str, name: str, key: bytes | None = None):
-    """A signed token and its claims."""
+def issue(
+    cfg: ApiConfig,
+    *,
+    key_id: str,
+    role: str,
+    name: str,
+    key: bytes | None = None,
+    auth_time: int | None = None,
+):
+    """A signed token and its claims: a new session's, or with ``auth_time`` the next token
+    of a session begun then, which expires no later than the session's end."""
     now = int(time.time())
-    claims = Claims(key_id, role, name, uuid.uuid4().hex, now, now + cfg.token_ttl_s)
+    began = now if auth_time is None else auth_time
+    exp = min(now + cfg.token_ttl_s, session_end(cfg, began))
+    claims = Claims(key_id, role, name, uuid.uuid4().hex, now, exp, began)
     payload = {
         "iss": cfg.issuer,
         "aud": cfg.audience,
@@ -67,6 +82,7 @@ def issue(cfg: ApiConfig, *, key_id: str, role: str, name: str, key: bytes | Non
         "iat": now,
         "nbf": now,
         "exp": claims.exp,
+        "auth_time": began,
     }
     token = jwt.encode(payload, key or signing_key(), algorithm=ALGORITHM)
     return token, claims
@@ -104,4 +120,12 @@ def verify(cfg: ApiConfig, token: str, key: bytes | None = None) -> Claims:
     # A token living longer than we ever issue was not minted by this service's rules.
     if not isinstance(iat, int) or not isinstance(exp, int) or exp - iat > 3600:
         raise InvalidToken("lifetime out of bounds")
-    return Claims(sub, role, str(claims.get("name", ""))[:100], jti, iat, exp)
+    began = claims.get("auth_time", iat)  # tokens issued before sessions were refreshable
+    if not isinstance(began, int) or not 0 <= iat - began <= MAX_SESSION_S:
+        raise InvalidToken("session start out of bounds")
+    return Claims(sub, role, str(claims.get("name", ""))[:100], jti, iat, exp, began)
+
+
+def session_end(cfg: ApiConfig, auth_time: int) -> int:
+    """When a session begun at ``auth_time`` ends: no token of it is valid past this."""
+    return auth_time + cfg.session_max_s

@@ -24,19 +24,20 @@ import re
 import time
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from google.api_core import exceptions as gexc
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cloudswarm.api.errors import ApiError
 from cloudswarm.api.schemas import BudgetIn
 from cloudswarm.errors import ConfigError, UserError
-from cloudswarm.gcp.fs import now, translated
 from cloudswarm.gcp.secrets import find_secret
 from cloudswarm.log import register_secret
+from cloudswarm.triggers import checked_context, checked_tools
 
-MARKERS = "webhook_deliveries"
+if TYPE_CHECKING:
+    from cloudswarm.api.deps import Deliveries
+
 DELIVERY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SIGNATURE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
 FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z0-9_.-]{1,200})\}")
@@ -51,6 +52,12 @@ class WebhookSpec(BaseModel):
     template: str = Field(min_length=1, max_length=MAX_GOAL_CHARS)
     model: str | None = None
     budget: BudgetIn | None = None
+    tools: dict | None = None  # server tools: core/server_tools.py
+    context: dict | None = None  # context edits: core/context.py
+    team: str | None = None  # a team template (core/templates.py) the swarm starts from
+
+    _tools = field_validator("tools")(checked_tools)
+    _context = field_validator("context")(checked_context)
     events: list[str] | None = None
     require_timestamp: bool = True
     tolerance_s: int | None = Field(default=None, ge=10, le=3600)
@@ -137,22 +144,15 @@ def verify(name: str, headers, raw: bytes, default_tolerance_s: int, log) -> Del
     )  # fmt: skip
 
 
-def claim_signature(db, d: Delivery, default_tolerance_s: int) -> None:
+def claim_signature(deliveries: Deliveries, d: Delivery, default_tolerance_s: int) -> None:
     """Refuse a signature already used by another delivery id: a captured request replayed
     with a fresh id. (The same delivery id again is left to the idempotent start.)"""
-    ref = db.collection(MARKERS).document(f"{d.name}:{d.signature}")
     if d.timed:
         keep = dt.timedelta(seconds=2 * (d.spec.tolerance_s or default_tolerance_s))
     else:
         keep = dt.timedelta(days=UNTIMED_MARKER_DAYS)
-    try:
-        with translated("claim webhook signature"):
-            ref.create({"delivery": d.delivery_id, "at": now(), "expires_at": now() + keep})
-    except gexc.AlreadyExists:
-        with translated("read webhook signature"):
-            seen = ref.get()
-        if not seen.exists or seen.get("delivery") != d.delivery_id:
-            raise ApiError(409, "replayed", "this signed delivery was already received") from None
+    if not deliveries.claim_signature(d.name, d.signature, d.delivery_id, keep):
+        raise ApiError(409, "replayed", "this signed delivery was already received")
 
 
 def _lookup(payload: Any, path: str):

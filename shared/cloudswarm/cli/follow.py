@@ -8,10 +8,9 @@ import time
 from rich.console import Console, Group
 from rich.live import Live
 from rich.progress_bar import ProgressBar
-from rich.text import Text
 
 from cloudswarm.cli.client import Client, CliError
-from cloudswarm.cli.render import event_line, usd
+from cloudswarm.cli.render import event_line, text, usd
 
 TERMINAL = frozenset({"completed", "failed", "killed"})
 PAGE = 200
@@ -66,7 +65,7 @@ class Follower:
         spent = sum(float((a.get("usage") or {}).get("cost_usd") or 0) for a in agents)
         busy = sum(1 for a in agents if a.get("status") == "running")
         elapsed = int(time.monotonic() - self.started)
-        line = Text.assemble(
+        line = text(
             (f"{self.sid} ", "bold"),
             (swarm.get("status", "starting"), "green"),
             f"  agents {len(agents)} ({busy} working)",

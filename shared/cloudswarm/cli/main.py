@@ -6,15 +6,18 @@ or ``login --url``) points it at a deployment.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from cloudswarm.cli import config as cfgfile
-from cloudswarm.cli import render
+from cloudswarm.cli import render, untrusted
 from cloudswarm.cli.client import Client, CliError
 from cloudswarm.cli.follow import Follower
+from cloudswarm.cli.render import text
 
 EXIT_FOR = {"completed": 0, "failed": 1, "killed": 1}
 
@@ -51,7 +54,7 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except CliError as e:
-            Console(stderr=True, highlight=False).print(f"[red]error:[/] {e}")
+            Console(stderr=True, highlight=False).print(text(("error: ", "red"), str(e)))
             ctx.exit(1)
 
 
@@ -82,8 +85,8 @@ def login(st: State, api_key_stdin: bool):
     st.data.update({"url": st.target.url, "api_key": key})
     out = st.client.exchange(key)
     path = cfgfile.save(st.data)
-    st.err.print(f"logged in to {st.target.url} as {out['role']} (key {out['key_id']}); "
-                 f"saved in {path}")  # fmt: skip
+    st.err.print(text(f"logged in to {st.target.url} as {out['role']} (key {out['key_id']}); "
+                      f"saved in {path}"))  # fmt: skip
 
 
 @app.command()
@@ -94,7 +97,7 @@ def logout(st: State):
         try:
             st.client.post("/api/auth/revoke", {})
         except CliError as e:
-            st.err.print(f"[yellow]could not revoke the token:[/] {e}")
+            st.err.print(text(("could not revoke the token: ", "yellow"), str(e)))
     for k in ("api_key", "token"):
         st.data.pop(k, None)
     cfgfile.save(st.data)
@@ -111,7 +114,7 @@ def logout(st: State):
 @click.option("--tokens", type=int, help="Budget in tokens.")
 @click.option("--turns", type=int, help="Budget in agent turns.")
 @click.option("--wall-s", type=float, help="Budget in wall-clock seconds.")
-@click.option("--template", help="Template name recorded with the swarm.")
+@click.option("--template", help="A team template to start from (`cloudswarm templates`).")
 @click.option("--detach", is_flag=True, help="Start it and return at once.")
 @click.option("--timeout", type=float, help="Give up following after this many seconds.")
 @click.option("--interval", type=float, default=1.0, show_default=True, help="Poll interval.")
@@ -124,19 +127,19 @@ def run(st: State, goal, model, usd, tokens, turns, wall_s, template, detach, ti
     out = st.client.post("/api/swarms", {k: v for k, v in body.items() if v is not None})
     sid = out["swarm_id"]
     if detach:
-        st.show(out, lambda d: st.console.print(sid))
+        st.show(out, lambda d: st.console.print(text(sid)))
         return
-    st.err.print(f"swarm [bold]{sid}[/] started; following it (Ctrl-C detaches)")
+    st.err.print(text("swarm ", (sid, "bold"), " started; following it (Ctrl-C detaches)"))
     try:
         final = Follower(st.client, sid, st.err if st.json else st.console, interval).run(timeout)
     except KeyboardInterrupt:
-        st.err.print(f"\ndetached; the swarm goes on: cloudswarm status {sid}")
+        st.err.print(text(f"\ndetached; the swarm goes on: cloudswarm status {sid}"))
         sys.exit(130)
-    st.show(final, lambda s: st.console.print(
-        f"swarm {sid} {render.styled(s['status'])}"
-        + (f": {s['summary']}" if s.get("summary") else "")
-        + (f" ({s['status_reason']})" if s.get("status_reason") else "")
-    ))  # fmt: skip
+    st.show(final, lambda s: st.console.print(text(
+        f"swarm {sid} ", render.styled(s["status"]),
+        f": {s['summary']}" if s.get("summary") else "",
+        f" ({s['status_reason']})" if s.get("status_reason") else "",
+    )))  # fmt: skip
     sys.exit(EXIT_FOR.get(final["status"], 1))
 
 
@@ -151,7 +154,8 @@ def status(st: State, sid: str | None, limit: int):
         st.show(out, lambda d: render.table(
             st.console, "Swarms", ["id", "status", "tasks", "created", "goal"],
             [[s["id"], render.styled(s["status"]), f"{s.get('tasks_done', 0)}/"
-              f"{s.get('task_count', 0)}", render.when(s.get("created_at")), s["goal"][:70]]
+              f"{s.get('task_count', 0)}", render.when(s.get("created_at")),
+              untrusted.cell(s.get("goal"), limit=70)]
              for s in d["swarms"]],
         ))  # fmt: skip
         return
@@ -160,14 +164,17 @@ def status(st: State, sid: str | None, limit: int):
     if st.json:
         render.dump(st.console, {"swarm": swarm, "usage": usage})
         return
-    st.console.print(f"[bold]{sid}[/] {render.styled(swarm['status'])}  {swarm['goal']}")
+    st.console.print(text((sid, "bold"), " ", render.styled(swarm["status"]), "  ",
+                          swarm.get("goal")))  # fmt: skip
     if swarm.get("summary"):
-        st.console.print(f"outcome: {swarm['summary']}")
-    st.console.print(
+        st.console.print(Text(f"outcome: {untrusted.block(swarm['summary'])}"))
+    if swarm.get("status_reason"):
+        st.console.print(text(f"reason: {swarm['status_reason']}"))
+    st.console.print(text(
         f"tasks {swarm.get('tasks_done', 0)}/{swarm.get('task_count', 0)}  "
         f"agents {swarm.get('agent_count', 0)}  spend {render.usd(usage['total']['cost_usd'])}"
         f"  budget {_budget(swarm.get('budget'))}"
-    )
+    ))  # fmt: skip
 
 
 def _budget(budget: dict | None) -> str:
@@ -178,16 +185,21 @@ def _budget(budget: dict | None) -> str:
 def _swarm_action(action: str, doc: str):
     @app.command(name=action, help=doc)
     @click.argument("sid")
+    @click.argument("aid", required=False)
     @click.option("--reason", default="", help="Recorded with the change.")
     @pass_state
-    def cmd(st: State, sid: str, reason: str):
-        out = st.client.post(f"/api/swarms/{sid}/{action}", {"reason": reason} if reason else {})
-        st.show(out, lambda d: st.console.print(f"{sid} {render.styled(d['status'])}"))
+    def cmd(st: State, sid: str, aid: str | None, reason: str):
+        # With AID, the same action on that one agent (the rest of the swarm goes on).
+        path = f"/api/swarms/{sid}/agents/{aid}/{action}" if aid else f"/api/swarms/{sid}/{action}"
+        body = {"reason": reason} if reason and (action != "stop" or not aid) else {}
+        who = f"{sid}/{aid}" if aid else sid
+        out = st.client.post(path, body)
+        st.show(out, lambda d: st.console.print(text(f"{who} ", render.styled(d["status"]))))
 
 
-_swarm_action("pause", "Pause a swarm.")
-_swarm_action("resume", "Resume a paused swarm.")
-_swarm_action("stop", "Stop a swarm for good.")
+_swarm_action("pause", "Pause a swarm, or with AID one of its agents.")
+_swarm_action("resume", "Resume a paused swarm, or with AID a paused agent.")
+_swarm_action("stop", "Stop a swarm for good, or with AID one of its agents.")
 
 
 @app.command()
@@ -239,18 +251,27 @@ def logs(st: State, sid: str, follow: bool, limit: int):
 def transcript(st: State, sid: str, aid: str):
     """An agent's transcript: every model call, as JSON lines."""
     for line in st.client.lines(f"/api/swarms/{sid}/agents/{aid}/transcript"):
-        render.dump(st.console, line) if st.json else st.console.print_json(data=line)
+        if st.json:
+            render.dump(st.console, line)
+        else:
+            # print_json keeps non-ASCII as it is (bidi and C1 controls too): cleaned first.
+            st.console.print_json(data=untrusted.data(line))
 
 
 @app.command()
 @click.argument("sid")
 @click.argument("aid")
 @click.argument("body")
+@click.option(
+    "--interrupt", is_flag=True, help="Stop the agent's running call; it reads this first."
+)
 @pass_state
-def message(st: State, sid: str, aid: str, body: str):
+def message(st: State, sid: str, aid: str, body: str, interrupt: bool):
     """Send a message to an agent (it wakes to read it)."""
-    out = st.client.post(f"/api/swarms/{sid}/agents/{aid}/messages", {"body": body})
-    st.show(out, lambda d: st.console.print(f"sent {d['message_id']} to {aid}"))
+    payload = {"body": body, **({"interrupt": True} if interrupt else {})}
+    out = st.client.post(f"/api/swarms/{sid}/agents/{aid}/messages", payload)
+    said = "interrupted {aid} with {mid}" if interrupt else "sent {mid} to {aid}"
+    st.show(out, lambda d: st.console.print(text(said.format(aid=aid, mid=d["message_id"]))))
 
 
 @app.command()
@@ -262,7 +283,28 @@ def approvals(st: State, sid: str):
     st.show(out, lambda d: render.table(
         st.console, f"Approvals of {sid}", ["id", "status", "agent", "action", "detail"],
         [[a["id"], render.styled(a.get("status")), a.get("agent_id"), a.get("action"),
-          (a.get("detail") or "")[:60]] for a in d["approvals"]],
+          _call_or_detail(a)] for a in d["approvals"]],
+    ))  # fmt: skip
+
+
+def _call_or_detail(a: dict) -> str:
+    """An external call is shown whole (its exact arguments are what approving runs)."""
+    call = a.get("call")
+    if not call:
+        return (a.get("detail") or "")[:60]
+    args = json.dumps(call.get("arguments") or {}, ensure_ascii=False, sort_keys=True)
+    return f"{call['server']}__{call['tool']} {args}"
+
+
+@app.command()
+@pass_state
+def templates(st: State):
+    """Team templates a swarm may name (`run --template NAME`)."""
+    out = st.client.get("/api/templates")
+    st.show(out, lambda d: render.table(
+        st.console, "Team templates", ["name", "source", "team", "description"],
+        [[t["name"], t.get("source"), ", ".join(m["name"] for m in t.get("teammates") or []),
+          (t.get("description") or "")[:80]] for t in d["templates"]],
     ))  # fmt: skip
 
 
@@ -275,7 +317,16 @@ def _decision(name: str):
     def cmd(st: State, sid: str, approval_id: str, comment: str | None):
         body = {"comment": comment} if comment else {}
         out = st.client.post(f"/api/swarms/{sid}/approvals/{approval_id}/{name}", body)
-        st.show(out, lambda d: st.console.print(f"{approval_id} {render.styled(d['status'])}"))
+
+        def said(d: dict) -> None:
+            st.console.print(text(f"{approval_id} ", render.styled(d["status"])))
+            if d.get("call"):
+                what = (
+                    "runs in the agent's next turn" if d["status"] == "approved" else "never runs"
+                )
+                st.console.print(text(f"{_call_or_detail(d)}: {what}"))
+
+        st.show(out, said)
 
 
 _decision("approve")
@@ -286,8 +337,9 @@ _decision("reject")
 
 
 def _show_switch(st: State, d: dict) -> None:
-    state = "[red bold]ENGAGED[/]" if d.get("engaged") else "[green]released[/]"
-    st.console.print(f"kill switch {state} by {d.get('actor') or '-'}: {d.get('reason') or ''}")
+    state = ("ENGAGED", "red bold") if d.get("engaged") else ("released", "green")
+    st.console.print(text("kill switch ", state, f" by {d.get('actor') or '-'}: ",
+                          d.get("reason") or ""))  # fmt: skip
 
 
 @app.command()
@@ -342,7 +394,7 @@ def keys_list(st: State):
 def keys_create(st: State, name: str, role: str):
     """Create a key; it is shown this once."""
     out = st.client.post("/api/keys", {"name": name, "role": role})
-    st.show(out, lambda d: st.console.print(d["key"]))
+    st.show(out, lambda d: st.console.print(text(d["key"])))
 
 
 @keys.command(name="revoke")
@@ -351,9 +403,11 @@ def keys_create(st: State, name: str, role: str):
 def keys_revoke(st: State, key_id: str):
     """Revoke a key and every token issued for it."""
     out = st.client.delete(f"/api/keys/{key_id}")
-    st.show(out, lambda d: st.console.print(f"revoked {key_id}"))
+    st.show(out, lambda d: st.console.print(text(f"revoked {key_id}")))
 
 
-from cloudswarm.cli.admin import admin  # noqa: E402  (registers after the main group exists)
+from cloudswarm.cli import workspace  # noqa: E402  (registers after the main group exists)
+from cloudswarm.cli.admin import admin  # noqa: E402
 
+workspace.register(app, pass_state)
 app.add_command(admin)

@@ -1,9 +1,13 @@
-"""What the model sees: the system prompt, each turn's opening message, the request, compaction."""
+"""What the model sees: the system prompt, each turn's opening message, the request."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from cloudswarm.core import server_tools
+from cloudswarm.core.records import Doc
 from cloudswarm.core.tool_specs import LEAD_ONLY, TOOLS
 
 CACHE = {"type": "ephemeral"}
@@ -27,7 +31,7 @@ write what you produce to the workspace (write_artifact), complete it with a sho
 whoever needs to know. Ask the lead when something is unclear."""
 
 
-def system_prompt(agent: dict, goal: str) -> str:
+def system_prompt(agent: Doc, goal: str) -> str:
     lead = agent.get("role") == "lead"
     extra = agent.get("instructions") or ""
     return SYSTEM.format(
@@ -39,14 +43,20 @@ def system_prompt(agent: dict, goal: str) -> str:
     ).strip()
 
 
-def tools_for(role: str) -> list[dict]:
+def tools_for(
+    role: str, server: Mapping[str, Any] | None = None, external: Sequence[Doc] = ()
+) -> list[Doc]:
+    """The board's tools for ``role``, then the server tools the agent may use (its ``server``
+    set, core/server_tools.py), then its external tools (core/external.py, already judged by
+    the policy): nothing else ever reaches a request."""
     tools = [t for t in TOOLS if role == "lead" or t["name"] not in LEAD_ONLY]
-    tools = [dict(t) for t in tools]
+    tools = [dict(t) for t in tools] + server_tools.definitions(server or {})
+    tools += [dict(t) for t in external]
     tools[-1] = {**tools[-1], "cache_control": CACHE}
     return tools
 
 
-def turn_message(agent: dict, swarm_id: str, inbox: list[dict], board: dict) -> dict:
+def turn_message(agent: Doc, swarm_id: str, inbox: list[Doc], board: Doc) -> Doc:
     payload = {
         "agent": agent["id"],
         "role": agent.get("role"),
@@ -61,7 +71,7 @@ def turn_message(agent: dict, swarm_id: str, inbox: list[dict], board: dict) -> 
     return {"role": "user", "content": [{"type": "text", "text": text}]}
 
 
-def tool_results_message(results: list[tuple[str, dict, bool]]) -> dict:
+def tool_results_message(results: list[tuple[str, Doc, bool]]) -> Doc:
     return {
         "role": "user",
         "content": [
@@ -77,8 +87,8 @@ def tool_results_message(results: list[tuple[str, dict, bool]]) -> dict:
 
 
 def build_request(
-    *, model: str, max_tokens: int, system: str, tools: list[dict], messages: list[dict]
-) -> dict:
+    *, model: str, max_tokens: int, system: str, tools: list[Doc], messages: list[Doc]
+) -> Doc:
     """The Messages request with at most three cache breakpoints: tools, system, and the newest
     message, so every call re-reads the stable prefix from the cache."""
     msgs = [dict(m) for m in messages]
@@ -97,52 +107,17 @@ def build_request(
     }
 
 
-def request_bytes(request: dict) -> int:
+def request_bytes(request: Doc) -> int:
     return len(json.dumps(request, separators=(",", ":")).encode())
 
 
-def pending_tool_uses(messages: list[dict]) -> list[dict]:
+def ends_with_answer(messages: list[Doc]) -> bool:
+    """Whether the conversation's last message is the model's."""
+    return bool(messages) and messages[-1]["role"] == "assistant"
+
+
+def pending_tool_uses(messages: list[Doc]) -> list[Doc]:
     """Tool calls the last assistant message made that have no results yet (a resumed turn)."""
     if not messages or messages[-1]["role"] != "assistant":
         return []
     return [b for b in messages[-1]["content"] if b.get("type") == "tool_use"]
-
-
-def compact(messages: list[dict], keep_last: int) -> list[dict]:
-    """Fold older history into one summary message so the context stays bounded.
-
-    Never silent: the summary says how much was folded and that the full record is in the
-    transcript. The cut is made only before a ``<turn>`` message, so no tool_use loses its result.
-    """
-    if len(messages) <= keep_last:
-        return messages
-    cut = None
-    for i in range(len(messages) - keep_last, 0, -1):
-        m = messages[i]
-        first = m["content"][0] if m["content"] else {}
-        if m["role"] == "user" and first.get("type") == "text" and "<turn>" in first["text"]:
-            cut = i
-            break
-    if cut is None:
-        return messages
-    lines = []
-    for m in messages[:cut]:
-        for b in m["content"]:
-            if b.get("type") == "text":
-                lines.append(f"{m['role']}: {b['text'][:300]}")
-            elif b.get("type") == "tool_use":
-                lines.append(f"called {b['name']} {json.dumps(b.get('input'))[:200]}")
-            elif b.get("type") == "tool_result":
-                c = b.get("content")
-                lines.append(f"result: {str(c)[:200]}")
-    summary = (
-        f"[Earlier history compacted: {cut} messages folded into this summary; the full record "
-        "is in the transcript.]\n" + "\n".join(lines[-200:])
-    )
-    head = {"role": "user", "content": [{"type": "text", "text": summary}]}
-    rest = messages[cut:]
-    # The API wants alternating roles starting with user: merge the summary into the next user
-    # message.
-    first = rest[0]
-    merged = {"role": "user", "content": head["content"] + first["content"]}
-    return [merged, *rest[1:]]

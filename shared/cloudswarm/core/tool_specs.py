@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+from cloudswarm.core.records import Doc
+
 _ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"}
 
-TOOLS: list[dict] = [
+TOOLS: list[Doc] = [
     {
         "name": "send_message",
         "description": (
@@ -119,6 +121,16 @@ TOOLS: list[dict] = [
                 "role": {"type": "string", "maxLength": 200},
                 "instructions": {"type": "string", "minLength": 1, "maxLength": 8000},
                 "model": {"type": "string"},
+                "tools": {
+                    "type": "object",
+                    "description": (
+                        "Server tools for the teammate, a subset of yours (the same options or "
+                        'tighter), e.g. {"web_search": {"max_uses": 3}}. Omit to give it '
+                        "your server tools; {} for none. External servers are given only by "
+                        'naming them: "mcp": [{"name": "repo", "policy": {"read_file": "allow", '
+                        '"*": "deny"}}] (policy optional: yours; never looser than yours).'
+                    ),
+                },
             },
             "required": ["name", "instructions"],
         },

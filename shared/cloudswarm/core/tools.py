@@ -1,8 +1,8 @@
 """Executing the agent tools: validate input, enforce the role server-side, then one effect.
 
-Mutating tools go through ``store.run_effect`` keyed by the tool_use id, so a replayed turn gets
-the stored result back instead of a second task, message or artifact. Errors the model can act on
-come back as error results, never as exceptions.
+Mutating tools run a core rule through ``store.effect`` keyed by the tool_use id, so a replayed
+turn gets the stored result back instead of a second task, message or artifact. Errors the model
+can act on come back as error results, never as exceptions.
 """
 
 from __future__ import annotations
@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
 
-from cloudswarm.core.records import EffectResult
+from cloudswarm.core import board, external, server_tools, team
+from cloudswarm.core import budget as budgets
+from cloudswarm.core.decisions import Rule
+from cloudswarm.core.ports import CoreSettings, ToolStore, Workspace
+from cloudswarm.core.records import Doc, EffectResult
 from cloudswarm.core.tool_specs import LEAD_ONLY, TOOLS
 from cloudswarm.errors import UserError
 
@@ -26,13 +30,15 @@ _PATH = re.compile(r"^[A-Za-z0-9._\-/ ]+$")
 @dataclass(frozen=True)
 class ToolContext:
     swarm_id: str
-    agent: dict  # the agent document with its "id"
+    agent: Doc  # the agent document with its "id"
     lead_id: str
     tool_use_id: str
-    store: Any
-    workspace: Any  # put(swarm_id, data: bytes) -> object name; get(object) -> bytes
-    settings: Any
+    store: ToolStore
+    workspace: Workspace
+    settings: CoreSettings
     msgs_since_progress: int = 0
+    trace: str = ""  # the tool call's span (traceparent): a message carries it to its recipient
+    swarm: Doc = field(default_factory=dict)  # the swarm as the lease read it
 
 
 def error(message: str, code: str = "invalid") -> EffectResult:
@@ -61,7 +67,7 @@ def clean_path(path: str) -> str:
     return p
 
 
-def execute(ctx: ToolContext, name: str, args: dict) -> EffectResult:
+def execute(ctx: ToolContext, name: str, args: Doc) -> EffectResult:
     problem = validate(name, args)
     if problem:
         return error(problem)
@@ -74,11 +80,12 @@ def execute(ctx: ToolContext, name: str, args: dict) -> EffectResult:
         return error(str(e), e.code)
 
 
-def _effect(ctx: ToolContext, name: str, body) -> EffectResult:
-    return ctx.store.run_effect(ctx.swarm_id, ctx.tool_use_id, name, body)
+def _rule(ctx: ToolContext, name: str, rule: Rule) -> EffectResult:
+    """A core rule as this call's effect, once per tool_use id (``cloudswarm.core.decisions``)."""
+    return ctx.store.effect(ctx.swarm_id, ctx.tool_use_id, name, rule)
 
 
-def _send_message(ctx: ToolContext, me: str, a: dict) -> EffectResult:
+def _send_message(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     if ctx.msgs_since_progress >= ctx.settings.max_pair_messages:
         return error(
             f"loop guard: you sent {ctx.msgs_since_progress} messages without any task progress; "
@@ -94,11 +101,13 @@ def _send_message(ctx: ToolContext, me: str, a: dict) -> EffectResult:
         recipients = [ctx.lead_id if to == "lead" else to]
     if me in recipients:
         return error("you cannot message yourself")
-    body = ctx.store.send_message_body(ctx.swarm_id, me, recipients, a["body"], ctx.tool_use_id)
-    return _effect(ctx, "send_message", body)
+    rule = board.send_message(
+        ctx.swarm_id, me, recipients, a["body"], ctx.tool_use_id, trace=ctx.trace
+    )
+    return _rule(ctx, "send_message", rule)
 
 
-def _create_task(ctx: ToolContext, me: str, a: dict) -> EffectResult:
+def _create_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     tid = a.get("id") or "t-" + hashlib.sha1(ctx.tool_use_id.encode()).hexdigest()[:8]
     blocked_by = list(dict.fromkeys(a.get("blocked_by", [])))
     if tid in blocked_by:
@@ -108,28 +117,34 @@ def _create_task(ctx: ToolContext, me: str, a: dict) -> EffectResult:
         owner = me
     elif owner == "lead":
         owner = ctx.lead_id
-    fields = {"title": a["title"], "description": a.get("description", ""), "owner": owner}
-    body = ctx.store.create_task_body(
-        ctx.swarm_id, me, tid, fields, blocked_by, ctx.settings.max_tasks
+    rule = board.create_task(
+        ctx.swarm_id,
+        me,
+        tid,
+        title=a["title"],
+        description=a.get("description", ""),
+        owner=owner,
+        blocked_by=blocked_by,
+        max_tasks=ctx.settings.max_tasks,
     )
-    return _effect(ctx, "create_task", body)
+    return _rule(ctx, "create_task", rule)
 
 
-def _claim_task(ctx: ToolContext, me: str, a: dict) -> EffectResult:
-    return _effect(ctx, "claim_task", ctx.store.claim_task_body(ctx.swarm_id, me, a["task_id"]))
+def _claim_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
+    return _rule(ctx, "claim_task", board.claim_task(ctx.swarm_id, me, a["task_id"]))
 
 
-def _complete_task(ctx: ToolContext, me: str, a: dict) -> EffectResult:
-    body = ctx.store.complete_task_body(ctx.swarm_id, me, ctx.lead_id, a["task_id"], a["result"])
-    return _effect(ctx, "complete_task", body)
+def _complete_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
+    rule = board.complete_task(ctx.swarm_id, me, ctx.lead_id, a["task_id"], a["result"])
+    return _rule(ctx, "complete_task", rule)
 
 
-def _update_task(ctx: ToolContext, me: str, a: dict) -> EffectResult:
-    body = ctx.store.update_task_body(ctx.swarm_id, me, a["task_id"], a, lead=ctx.lead_id)
-    return _effect(ctx, "update_task", body)
+def _update_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
+    rule = board.update_task(ctx.swarm_id, me, a["task_id"], a, lead=ctx.lead_id)
+    return _rule(ctx, "update_task", rule)
 
 
-def _list_tasks(ctx: ToolContext, me: str, a: dict) -> EffectResult:
+def _list_tasks(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     owner = a.get("owner")
     owner = me if owner == "me" else (ctx.lead_id if owner == "lead" else owner)
     tasks = ctx.store.list_tasks(
@@ -138,60 +153,80 @@ def _list_tasks(ctx: ToolContext, me: str, a: dict) -> EffectResult:
     return EffectResult({"tasks": tasks, "count": len(tasks)})
 
 
-def _spawn_agent(ctx: ToolContext, me: str, a: dict) -> EffectResult:
+def _spawn_agent(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     spec = {
         "name": a["name"],
         "role": a.get("role", ""),
         "instructions": a["instructions"],
         "model": a.get("model") or ctx.agent.get("model") or ctx.settings.default_model,
     }
+    if "tools" in a:
+        try:
+            asked = dict(a["tools"]) if isinstance(a["tools"], dict) else a["tools"]
+            handed = asked.pop("mcp", None) if isinstance(asked, dict) else None
+            spec["tools"] = server_tools.validate(asked)
+            if handed is not None:
+                mine = external.of_agent(ctx.agent, ctx.swarm)
+                spec["tools"]["mcp"] = external.hand(handed, mine)
+        except UserError as e:
+            return error(str(e))
     if spec["name"] in ("lead", "all", "me", "human", "system"):
         return error(f"{spec['name']!r} is reserved; choose another name")
-    body = ctx.store.spawn_agent_body(
+    s = ctx.settings
+    # Its first call's worst case, for the first allowance the spawn grants with it: its
+    # instructions plus the system prompt and tools (a generous bound; a call that needs
+    # more tops up on its own).
+    first_call = budgets.worst_case(
+        spec["model"],
+        budgets.FIRST_CALL_BYTES + len(spec["instructions"].encode()),
+        s.max_tokens,
+        s.pricing_tariff,
+    )
+    first_call["turns"] = 1
+    rule = team.spawn_agent(
         ctx.swarm_id,
         ctx.agent,
         spec,
-        max_agents=ctx.settings.max_agents,
-        max_depth=ctx.settings.max_spawn_depth,
+        max_agents=s.max_agents,
+        max_depth=s.max_spawn_depth,
+        first_call=first_call,
+        daily_cap_usd=s.daily_usd_cap,
+        day=budgets.today(),
     )
-    return _effect(ctx, "spawn_agent", body)
+    return ctx.store.effect(ctx.swarm_id, ctx.tool_use_id, "spawn_agent", rule)
 
 
-def _write_artifact(ctx: ToolContext, me: str, a: dict) -> EffectResult:
+def _write_artifact(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     path = clean_path(a["path"])
     data = a["content"].encode()
     # Content-addressed: a replay writes the same object again, harmlessly.
     obj = ctx.workspace.put(ctx.swarm_id, data)
-    body = ctx.store.write_artifact_body(
-        ctx.swarm_id, me, path, obj, len(data), a.get("expected_version")
-    )
-    return _effect(ctx, "write_artifact", body)
+    rule = board.write_artifact(ctx.swarm_id, me, path, obj, len(data), a.get("expected_version"))
+    return _rule(ctx, "write_artifact", rule)
 
 
-def _read_artifact(ctx: ToolContext, me: str, a: dict) -> EffectResult:
+def _read_artifact(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     meta = ctx.store.get_artifact(ctx.swarm_id, clean_path(a["path"]))
     content = ctx.workspace.get(meta["object"]).decode(errors="replace")
     return EffectResult({"path": meta["path"], "version": meta["version"], "content": content})
 
 
-def _list_artifacts(ctx: ToolContext, me: str, a: dict) -> EffectResult:
+def _list_artifacts(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     items = ctx.store.list_artifacts(ctx.swarm_id, a.get("prefix", ""))
     return EffectResult({"artifacts": items, "count": len(items)})
 
 
-def _request_approval(ctx: ToolContext, me: str, a: dict) -> EffectResult:
+def _request_approval(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     approval_id = "ap-" + hashlib.sha1(ctx.tool_use_id.encode()).hexdigest()[:10]
-    body = ctx.store.request_approval_body(
-        ctx.swarm_id, me, approval_id, a["action"], a.get("detail", "")
-    )
-    return _effect(ctx, "request_approval", body)
+    rule = team.request_approval(ctx.swarm_id, me, approval_id, a["action"], a.get("detail", ""))
+    return ctx.store.effect(ctx.swarm_id, ctx.tool_use_id, "request_approval", rule)
 
 
-def _finish_swarm(ctx: ToolContext, me: str, a: dict) -> EffectResult:
-    body = ctx.store.finish_swarm_body(
-        ctx.swarm_id, me, a.get("outcome", "completed"), a["summary"]
-    )
-    return _effect(ctx, "finish_swarm", body)
+def _finish_swarm(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
+    outcome = a.get("outcome", "completed")
+    # The day whose global cap the unspent allowances go back to.
+    rule = team.finish_swarm(ctx.swarm_id, me, outcome, a["summary"], day=budgets.today())
+    return ctx.store.effect(ctx.swarm_id, ctx.tool_use_id, "finish_swarm", rule)
 
 
 _HANDLERS = {

@@ -4,27 +4,61 @@ The conversation is a write-ahead log: every model answer is saved (a new GCS ve
 current in the same Firestore batch that marks the consumed inbox read) before any of its tool
 calls runs. A turn that dies anywhere is therefore resumed by the next one: unanswered tool calls
 are executed again, and their effects, keyed by tool_use id, are not repeated.
+
+The turn is a small interpreter: ``next_step`` decides, from where the turn stands and how long
+it has run, what happens next (call the model, save the answer, run its tools, end), and
+``_drive`` carries each step out. The order the log needs is in ``next_step`` alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import json
 import logging
 import random
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal, assert_never
 
-from cloudswarm.core import budget, pricing, prompt, tools
+from cloudswarm.core import (
+    agent_control,
+    budget,
+    context,
+    external,
+    external_calls,
+    pricing,
+    prompt,
+    server_tools,
+    team,
+    timeline,
+    tools,
+    tracing,
+)
 from cloudswarm.core.models import Usage
+from cloudswarm.core.ports import (
+    Bus,
+    Clock,
+    CoreSettings,
+    ExternalTools,
+    HaltWatch,
+    Journal,
+    Meter,
+    Model,
+    ModelResponse,
+    Scheduler,
+    Tracer,
+    TraceSpan,
+    TurnStore,
+    Workspace,
+)
+from cloudswarm.core.records import Doc, EffectResult
 from cloudswarm.core.tool_specs import ENDS_TURN
 from cloudswarm.errors import Halted, PermanentError, TransientError
 
-log = logging.getLogger("cloudswarm.turn")
+_log = logging.getLogger(__name__)
 PROGRESS_TOOLS = frozenset({"create_task", "claim_task", "complete_task", "update_task"})
-KEEP_MESSAGES = 40  # compaction keeps this many recent messages verbatim
-COMPACT_AT_BYTES = 400_000  # roughly 100k tokens of history
 
 
 class ChaosCrash(Exception):
@@ -33,35 +67,54 @@ class ChaosCrash(Exception):
 
 @dataclass(frozen=True)
 class TurnOutcome:
-    kind: str  # coalesced | missing | inactive | idle | done | continued | retry | failed | halted
+    # coalesced | missing | inactive | idle | done | continued | retry | failed | halted |
+    # interrupted (an operator stopped this agent's turn: halted, and rung to go on)
+    kind: str
     detail: str = ""
     calls: int = 0
 
 
 @dataclass
 class Deps:
-    """The ports a turn uses; adapters in cloudswarm.gcp and cloudswarm.llm implement them."""
+    """The ports a turn uses (``core/ports.py``); adapters in cloudswarm.gcp and cloudswarm.llm
+    implement them, and ``cloudswarm.runtime`` wires them together."""
 
-    settings: Any
-    store: Any
-    journal: Any  # load/save conversation, write transcript objects
-    workspace: Any  # artifact contents
-    bus: Any  # ring(swarm_id, agent_id)
-    scheduler: Any  # schedule(kind, payload, delay_s)
-    model: Any  # call(request, should_abort) -> ModelResponse
-    clock: Any  # monotonic() seconds
+    settings: CoreSettings
+    store: TurnStore
+    journal: Journal
+    workspace: Workspace
+    bus: Bus
+    scheduler: Scheduler
+    model: Model
+    clock: Clock
+    meter: Meter  # records each model call's usage and cost
     rng: random.Random = field(default_factory=random.Random)
-    watch: Any = None  # halted(swarm_id) -> bool, shared by a process's streams; else the store
+    watch: HaltWatch | None = None  # shared by a process's streams; without one, the store
+    tracer: Tracer = field(default_factory=tracing.NoTracer)  # the turn's spans
+    external: ExternalTools | None = None  # MCP servers; without it no external tool is offered
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A model answer in the conversation but not yet saved, with what it used and cost."""
+
+    tool_uses: tuple[Doc, ...]
+    stop_reason: str | None
+    usage: dict[str, float]
+    spent: dict[str, float]
 
 
 @dataclass
-class _Turn:
+class TurnState:
+    """One turn in progress: what it holds (the agent, the conversation) and where it stands.
+    Only the step functions change it; ``next_step`` reads it."""
+
     sid: str
     aid: str
     turn_id: str
-    agent: dict
-    swarm: dict
-    messages: list[dict]
+    agent: Doc
+    swarm: Doc
+    messages: list[Doc]
     version: int
     started: float
     inbox_ids: list[str] = field(default_factory=list)
@@ -70,11 +123,116 @@ class _Turn:
     progress: bool = False
     msgs_sent: int = 0
     ended_by_tool: bool = False
+    # Where the turn stands, for next_step:
+    pending: list[Doc] = field(default_factory=list)  # tool calls the saved log still owes
+    opening: Doc | None = None  # mail for the next user message, after the results owed
+    answer: Answer | None = None  # the latest answer, not yet saved
+    unsaved: bool = False  # tool results in the conversation that no save holds yet
+    finished: str | None = None  # a saved answer that asked for no tool: its stop reason
+    dropped: bool = False  # an answer came too late to keep
+    system: str = ""
+    tool_defs: list[Doc] = field(default_factory=list)
+    span: TraceSpan = field(default_factory=tracing.no_span)  # the turn's invoke_agent span
+    log: timeline.TurnLog | None = None  # what the timeline record keeps (core/timeline.py)
+    # A history summary's usage and spend, saved with the answer of the call it was made for.
+    folded: tuple[dict[str, float], dict[str, float]] = field(default_factory=lambda: ({}, {}))
 
 
-def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
-    s = d.settings
+# -- the steps -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallModel:
+    """Check the halt and the budgets, call the model, add its answer to the conversation."""
+
+    kind: Literal["call_model"] = "call_model"
+
+
+@dataclass(frozen=True)
+class SaveAnswer:
+    """Save the conversation with the answer (and mark the mail it read) before its tools run."""
+
+    kind: Literal["save_answer"] = "save_answer"
+
+
+@dataclass(frozen=True)
+class DropAnswer:
+    """The answer came past the lease's fence: record what it cost, keep nothing else."""
+
+    kind: Literal["drop_answer"] = "drop_answer"
+
+
+@dataclass(frozen=True)
+class RunTools:
+    """Run the tool calls the saved log owes, and add their results to the conversation."""
+
+    blocks: tuple[Doc, ...]
+    kind: Literal["run_tools"] = "run_tools"
+
+
+@dataclass(frozen=True)
+class SaveResults:
+    """Save the conversation with the results of a tool that ended the turn."""
+
+    kind: Literal["save_results"] = "save_results"
+
+
+@dataclass(frozen=True)
+class End:
+    """The turn is over: ``outcome`` is done, or continued (it rings itself to go on)."""
+
+    outcome: Literal["done", "continued"]
+    detail: str
+    kind: Literal["end"] = "end"
+
+
+Step = CallModel | SaveAnswer | DropAnswer | RunTools | SaveResults | End
+
+
+def next_step(t: TurnState, elapsed: float, s: CoreSettings) -> Step:
+    """What the turn does next, given where it stands and how long it has held its lease.
+
+    The lease is a fence, checked at no cost: the turn saves an answer or runs a tool only while
+    its lease is certain to be live. ``elapsed`` counts from before the lease was granted, so
+    the lease ends no sooner than ``lease_ttl_s`` after; the watchdog frees it only after that,
+    and ``lease_fence_s`` leaves a margin for the write itself. A turn past it stops and rings
+    itself. The halt (kill switch, paused swarm) and the budgets are checked by ``CallModel``
+    before each call, and watched during it.
+    """
+    past_fence = elapsed > s.lease_fence_s
+    if t.answer is not None:
+        # Write-ahead: an answer is saved before any of its tool calls runs.
+        return DropAnswer() if past_fence else SaveAnswer()
+    if t.dropped:
+        return End("continued", "lease nearly expired")
+    if t.ended_by_tool:
+        return SaveResults() if t.unsaved else End("done", "a tool ended the turn")
+    if t.finished is not None:
+        return End("done", t.finished)
+    if t.pending:
+        if past_fence:
+            return End("continued", "lease nearly expired")
+        return RunTools(tuple(t.pending))
+    if elapsed > s.turn_wall_s:
+        # Near the function's limit: ring ourselves to go on in a fresh turn. Nothing to save:
+        # the log ends with the last answer, whose tool calls replay from their markers.
+        return End("continued", "turn time limit reached")
+    return CallModel()
+
+
+def run_turn(d: Deps, sid: str, aid: str, hop: tracing.Hop = tracing.NO_HOP) -> TurnOutcome:
+    """One turn, traced as an ``invoke_agent`` span: the child of the span that rang the
+    doorbell (``hop``), so a message's way from sender to recipient is one trace."""
     turn_id = uuid.uuid4().hex[:16]
+    attrs = tracing.turn_attributes(sid, aid, turn_id, hop)
+    with d.tracer.span(f"invoke_agent {aid}", attrs, parent=hop.traceparent) as span:
+        outcome = _turn(d, sid, aid, turn_id, span)
+        span.set({"cloudswarm.turn.outcome": outcome.kind, "cloudswarm.turn.calls": outcome.calls})
+        return outcome
+
+
+def _turn(d: Deps, sid: str, aid: str, turn_id: str, span: TraceSpan) -> TurnOutcome:
+    s = d.settings
     leased_at = d.clock.monotonic()  # before the lease is granted, so never late
     lease = d.store.acquire_lease(sid, aid, turn_id, s.lease_ttl_s)
     if lease.kind != "acquired":
@@ -90,7 +248,9 @@ def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
         raise
     agent = {"id": aid, **lease.agent}
     version = agent.get("conv_version", 0)
-    t = _Turn(sid, aid, turn_id, agent, lease.swarm, [], version, leased_at)
+    t = TurnState(sid, aid, turn_id, agent, lease.swarm, [], version, leased_at, span=span)
+    span.set(tracing.agent_attributes(agent))
+    t.log = timeline.TurnLog(dt.datetime.now(dt.UTC), leased_at)
     try:
         if version:
             t.messages = d.journal.load_conversation(sid, aid, version)
@@ -99,17 +259,21 @@ def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
     except ChaosCrash:
         raise  # a simulated process death releases nothing
     except Halted as e:
-        outcome = TurnOutcome("halted", str(e), t.calls)
+        outcome = _halt_outcome(d, t, e)
     except TransientError as e:
+        span.fail(e)
         delay = _backoff(d, agent, e)
         try:
-            d.scheduler.schedule("retry", {"swarm_id": sid, "agent_id": aid}, delay)
+            # The turn id names the failed attempt the retry follows (in its trace, too).
+            retry = {"swarm_id": sid, "agent_id": aid, "turn_id": turn_id}
+            d.scheduler.schedule("retry", retry, delay)
         except Exception:
             with contextlib.suppress(Exception):
                 d.store.release_lease(sid, aid, turn_id, {"activity": "error; retrying"})
             raise
         outcome = TurnOutcome("retry", f"{e}; retrying in {delay:.1f}s", t.calls)
     except PermanentError as e:
+        span.fail(e)
         _fail_agent(d, t, str(e))
         return TurnOutcome("failed", str(e), t.calls)
     except Exception:
@@ -119,13 +283,27 @@ def run_turn(d: Deps, sid: str, aid: str) -> TurnOutcome:
             d.store.release_lease(sid, aid, turn_id, {"activity": "error; retrying"})
         raise
     _chaos(d, "before_release", t)
-    ring = d.store.release_lease(sid, aid, turn_id, _final_updates(d, t, outcome))
-    if outcome.kind == "continued" or (ring and outcome.kind in ("done", "idle") and _mail(d, t)):
-        d.bus.ring(sid, aid)
+    ring = d.store.release_lease(
+        sid, aid, turn_id, _final_updates(d, t, outcome), _turn_record(d, t, outcome)
+    )
+    if outcome.kind in ("continued", "interrupted") or (
+        ring and outcome.kind in ("done", "idle") and _mail(d, t)
+    ):
+        d.bus.ring(sid, aid)  # interrupted: the next turn opens with the operator's message
     return outcome
 
 
-def _mail(d: Deps, t: _Turn) -> bool:
+def _halt_outcome(d: Deps, t: TurnState, e: Halted) -> TurnOutcome:
+    """Halted, or interrupted when only this agent was told to stop (an operator's interrupt
+    or pause; the kill switch and the swarm's status say nothing): one read, on a halt only."""
+    with contextlib.suppress(Exception):
+        kill, swarm = d.store.control_snapshot(t.sid)
+        if not _stops_all(kill, swarm) and _interrupted(t, swarm):
+            return TurnOutcome("interrupted", "stopped by an operator", t.calls)
+    return TurnOutcome("halted", str(e), t.calls)
+
+
+def _mail(d: Deps, t: TurnState) -> bool:
     """Whether a doorbell that came during the turn brought work. A finished turn leaves only
     unread mail behind; a duplicate doorbell brings none, and re-ringing for it would keep an
     agent waking itself (each ring's duplicate lands while the next turn holds the lease). The
@@ -133,108 +311,224 @@ def _mail(d: Deps, t: _Turn) -> bool:
     return bool(d.store.unread(t.sid, t.aid, limit=1))
 
 
-def _drive(d: Deps, t: _Turn) -> TurnOutcome:
-    s = d.settings
-    pending = prompt.pending_tool_uses(t.messages)
-    inbox = d.store.unread(t.sid, t.aid)
-    if not pending and not inbox:
+def _drive(d: Deps, t: TurnState) -> TurnOutcome:
+    """Open the turn (the calls the log owes, the mail), then carry out steps until one ends it."""
+    t.pending = prompt.pending_tool_uses(t.messages)
+    inbox = agent_control.interrupts_first(d.store.unread(t.sid, t.aid))
+    # An answer the API paused that no call has gone on from yet (the turn that got it reached
+    # its time limit, was halted or died): this turn sends it again, as the paused turn would.
+    paused = bool(t.agent.get("paused_answer")) and prompt.ends_with_answer(t.messages)
+    if not t.pending and not inbox and not paused:
         return TurnOutcome("idle", "nothing to do")
     t.inbox_ids = [m["id"] for m in inbox]
-    opening = prompt.turn_message(t.agent, t.sid, inbox, _board(d, t)) if inbox else None
-    if not pending:
-        t.messages = [*t.messages, opening]
-        opening = None
-    system = prompt.system_prompt(t.agent, t.swarm.get("goal", ""))
-    tool_defs = prompt.tools_for(t.agent.get("role", "teammate"))
+    inbox = [_approved_call(d, t, m) for m in inbox]
+    for link, attrs in tracing.message_links(inbox):
+        t.span.link(link, attrs)
+    if inbox:
+        opening = prompt.turn_message(t.agent, t.sid, inbox, _board(d, t))
+        if t.pending:
+            # A resumed turn also reads the mail that came while the dead turn held the lease:
+            # after the results it owed, in the same user message.
+            t.opening = opening
+        else:
+            t.messages = [*t.messages, opening]
+    t.system = prompt.system_prompt(t.agent, t.swarm.get("goal", ""))
+    t.tool_defs = prompt.tools_for(
+        t.agent.get("role", "teammate"),
+        server_tools.of_agent(t.agent, t.swarm),
+        _external_defs(d, t),
+    )
     while True:
-        if pending:
-            if _lease_running_out(d, t):
-                return TurnOutcome("continued", "lease nearly expired", t.calls)
-            results = [_run_tool(d, t, b) for b in pending]
-            answer = prompt.tool_results_message(results)
-            if opening:
-                # A resumed turn also reads the mail that came while the dead turn held the lease:
-                # after the results it owed, in the same user message.
-                answer["content"] += opening["content"]
-                opening = None
-            t.messages = [*t.messages, answer]
-            pending = []
-            if t.ended_by_tool:
+        step = next_step(t, d.clock.monotonic() - t.started, d.settings)
+        match step:
+            case End(outcome, detail):
+                return TurnOutcome(outcome, detail, t.calls)
+            case CallModel():
+                _call_model(d, t)
+            case SaveAnswer():
+                _save_answer(d, t)
+            case DropAnswer():
+                _drop_answer(d, t)
+            case RunTools(blocks):
+                _run_tools(d, t, blocks)
+            case SaveResults():
                 _save(d, t, usage=None, spent=None)
-                return TurnOutcome("done", "a tool ended the turn", t.calls)
-        if d.clock.monotonic() - t.started > s.turn_wall_s:
-            # Near the function's limit: ring ourselves to go on in a fresh turn. Nothing to save:
-            # the log ends with the last answer, whose tool calls replay from their markers.
-            return TurnOutcome("continued", "turn time limit reached", t.calls)
-        t.messages = _maybe_compact(t.messages)
-        request = prompt.build_request(
-            model=t.agent.get("model") or s.default_model,
-            max_tokens=s.max_tokens,
-            system=system,
-            tools=tool_defs,
-            messages=t.messages,
-        )
-        need = _reserve(d, t, request)
-        response = d.model.call(request, lambda: _halted(d, t.sid))
-        t.calls += 1
-        usage = Usage(**response.usage)
-        cost = pricing.cost(request["model"], usage)
-        # Structured for the spend alert policy (a log-based metric on event=model_usage).
-        log.info(
-            "model call %s",
-            t.calls,
-            extra={
-                "event": "model_usage",
-                "usd": cost,
-                "model": request["model"],
-                **response.usage,
-            },
-        )
-        d.journal.write_transcript(
-            t.sid,
-            t.aid,
-            t.agent.get("turns", 0),
-            t.turn_id,
-            t.calls,
-            {"request": request, "response": response.__dict__, "cost_usd": cost},
-        )
-        _chaos(d, "after_model", t)
-        assistant = {"role": "assistant", "content": response.content or [_EMPTY]}
-        t.messages = [*t.messages, assistant]
-        spent = {"usd": cost, "tokens": usage.total_tokens, "turns": need.get("turns", 0)}
-        for axis, amount in spent.items():
-            t.agent["spent"][axis] = t.agent["spent"].get(axis, 0) + amount
-        if _lease_running_out(d, t):
-            # The answer is dropped (the next turn asks again), but what it cost is recorded.
-            d.store.commit_step(
-                t.sid,
-                t.aid,
-                t.turn_id,
-                conv_version=None,
-                read_ids=[],
-                usage={**response.usage, "cost_usd": cost},
-                spent=spent,
-                activity="working",
+            case _:
+                assert_never(step)
+
+
+def _call_model(d: Deps, t: TurnState) -> None:
+    s = d.settings
+    model = t.agent.get("model") or s.default_model
+    wanted = context.of_swarm(t.swarm)
+    managed = context.edits(wanted, s.model_provider, model)
+    if wanted.get("compaction") and not context.compacts(
+        {"context_management": {"edits": managed}}
+    ):
+        _fold_history(d, t, model, wanted["compaction"]["trigger_tokens"])  # the API cannot
+    request = prompt.build_request(
+        model=model,
+        max_tokens=s.max_tokens,
+        system=t.system,
+        tools=t.tool_defs,
+        messages=t.messages,
+    )
+    request = server_tools.with_container(request, t.agent, dt.datetime.now(dt.UTC))
+    request = context.with_edits(request, managed)
+    response, usage, spent = _exchange(d, t, request)
+    _chaos(d, "after_model", t)
+    t.messages = [*t.messages, {"role": "assistant", "content": response.content or [_EMPTY]}]
+    # A compaction: the conversation goes on from its block (the transcript keeps the rest).
+    t.messages = context.since_compaction(t.messages)
+    # A history summary made for this call is paid for with it: its spend is saved with it.
+    usage, spent = _summed(usage, t.folded[0]), _summed(spent, t.folded[1])
+    t.folded = ({}, {})
+    t.answer = Answer(
+        tool_uses=tuple(b for b in response.content if b.get("type") == "tool_use"),
+        stop_reason=response.stop_reason,
+        usage=usage,
+        spent=spent,
+    )
+
+
+def _exchange(
+    d: Deps, t: TurnState, request: Doc, edits: list[Doc] | None = None
+) -> tuple[ModelResponse, dict[str, float], dict[str, float]]:
+    """One model call: reserved against the budgets, traced, priced, metered and written to
+    the transcript. Returns the response, its usage with its cost, and what it spent."""
+    s = d.settings
+    need = _reserve(d, t, request)
+    content = d.tracer.content
+    attrs = tracing.chat_request_attributes(request, s.model_provider, t.calls + 1, content=content)
+    began = d.clock.monotonic()
+    with d.tracer.span(f"chat {request['model']}", attrs, kind="client") as span:
+        response = d.model.call(request, lambda: _halted(d, t))
+        span.set(
+            tracing.chat_response_attributes(
+                response.id,
+                response.model,
+                response.stop_reason,
+                response.usage,
+                response.content,
+                content=content,
             )
-            return TurnOutcome("continued", "lease nearly expired", t.calls)
-        _save(d, t, usage={**response.usage, "cost_usd": cost}, spent=spent)
-        _chaos(d, "after_save", t)
-        pending = [b for b in response.content if b.get("type") == "tool_use"]
-        if response.stop_reason != "tool_use" or not pending:
-            return TurnOutcome("done", response.stop_reason or "", t.calls)
+        )
+    t.calls += 1
+    usage = Usage(**response.usage)
+    cost = pricing.cost(request["model"], usage, d.settings.pricing_tariff)
+    cost += server_tools.charge(usage, response.content, t.tool_defs)
+    if response.container:
+        t.agent["container"] = response.container  # kept with the next step's commit
+    d.meter.model_call(model=request["model"], usd=cost, usage=response.usage, seq=t.calls)
+    if edits is None:
+        edits = context.applied(response.context_management, response.content)
+    record = {"request": request, "response": vars(response), "cost_usd": cost}
+    turn = t.agent.get("turns", 0)
+    d.journal.write_transcript(
+        t.sid, t.aid, turn, t.turn_id, t.calls, {**record, "context_edits": edits}
+    )
+    spent = {"usd": cost, "tokens": usage.total_tokens, "turns": need.get("turns", 0)}
+    if t.log is not None:
+        t.log.model_call(t.calls, began, d.clock.monotonic(), usage.total_tokens, cost)
+    for axis, amount in spent.items():
+        t.agent["spent"][axis] = t.agent["spent"].get(axis, 0) + amount
+    return response, {**response.usage, "cost_usd": cost}, spent
+
+
+def _fold_history(d: Deps, t: TurnState, model: str, trigger_tokens: int) -> None:
+    """Compaction where the API cannot do it: once the history passes the compaction trigger
+    (estimated from its size), one model call writes a summary of the older messages (priced
+    and budgeted like any call), and the conversation goes on from it and the newest messages,
+    up to a quarter of the trigger. Never silent: the summary says it is one, and the transcript
+    keeps what it replaced."""
+    trigger_bytes = trigger_tokens * context.BYTES_PER_TOKEN
+    if prompt.request_bytes({"m": t.messages}) < trigger_bytes:
+        return
+    cut = context.fold_point(t.messages, trigger_bytes // context.KEEP_SHARE)
+    if cut is None:
+        return
+    request = prompt.build_request(
+        model=model,
+        max_tokens=d.settings.max_tokens,
+        system=t.system,
+        tools=t.tool_defs,
+        messages=context.summary_messages(t.messages, cut),
+    )
+    request["tool_choice"] = {"type": "none"}
+    edit = {"type": context.FOLD, "folded_messages": cut}
+    response, usage, spent = _exchange(d, t, request, [edit])
+    t.messages = context.folded(t.messages, cut, response.content)
+    t.folded = (_summed(usage, t.folded[0]), _summed(spent, t.folded[1]))
+
+
+def _summed(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}
+
+
+def _save_answer(d: Deps, t: TurnState) -> None:
+    a = t.answer
+    assert a is not None  # next_step saves only an answer it has
+    _save(d, t, usage=a.usage, spent=a.spent, paused=a.stop_reason == "pause_turn")
+    t.answer = None
+    _chaos(d, "after_save", t)
+    if context.just_compacted(t.messages):
+        _chaos(d, "after_compaction", t)  # the saved version is the compacted one
+    if a.stop_reason == "pause_turn":
+        return  # the API paused a long turn: next_step calls the model again to go on
+    if a.stop_reason != "tool_use" or not a.tool_uses:
+        t.finished = a.stop_reason or ""
+    else:
+        t.pending = list(a.tool_uses)
+
+
+def _drop_answer(d: Deps, t: TurnState) -> None:
+    a = t.answer
+    assert a is not None
+    # The answer is dropped (the next turn asks again), but what it cost is recorded.
+    d.store.commit_step(
+        t.sid,
+        t.aid,
+        t.turn_id,
+        conv_version=None,
+        read_ids=[],
+        usage=a.usage,
+        spent=a.spent,
+        activity="working",
+    )
+    t.answer, t.dropped = None, True
+
+
+def _run_tools(d: Deps, t: TurnState, blocks: tuple[Doc, ...]) -> None:
+    results = [_run_tool(d, t, b) for b in blocks]
+    answer = prompt.tool_results_message(results)
+    if t.opening:
+        answer["content"] += t.opening["content"]
+        t.opening = None
+    t.messages = [*t.messages, answer]
+    t.pending, t.unsaved = [], True
 
 
 _EMPTY = {"type": "text", "text": "(no answer)"}
 
 
-def _chaos(d: Deps, point: str, t: _Turn) -> None:
+def _chaos(d: Deps, point: str, t: TurnState) -> None:
     """Chaos testing only: die here, holding the lease, as a killed process would."""
     s = d.settings
     if s.chaos_crash_rate and point in s.chaos_crash_points and d.rng.random() < s.chaos_crash_rate:
         raise ChaosCrash(f"chaos: turn {t.turn_id} of {t.aid} killed at {point}")
 
 
-def _run_tool(d: Deps, t: _Turn, block: dict) -> tuple[str, dict, bool]:
+def _run_tool(d: Deps, t: TurnState, block: Doc) -> tuple[str, Doc, bool]:
+    """One tool call as an ``execute_tool`` span; the doorbells it rings carry it."""
+    content = d.tracer.content
+    attrs = tracing.tool_attributes(block, content=content)
+    with d.tracer.span(f"execute_tool {block.get('name', '')}", attrs) as span:
+        out = _tool(d, t, block, span.context)
+        span.set(tracing.tool_result_attributes(out[1], out[2], content=content))
+        return out
+
+
+def _tool(d: Deps, t: TurnState, block: Doc, trace: str) -> tuple[str, Doc, bool]:
     ctx = tools.ToolContext(
         swarm_id=t.sid,
         agent=t.agent,
@@ -244,29 +538,125 @@ def _run_tool(d: Deps, t: _Turn, block: dict) -> tuple[str, dict, bool]:
         workspace=d.workspace,
         settings=d.settings,
         msgs_since_progress=t.agent.get("msgs_since_progress", 0) + t.msgs_sent,
+        trace=trace,
+        swarm=t.swarm,
     )
-    res = tools.execute(ctx, block.get("name", ""), block.get("input") or {})
+    began = d.clock.monotonic()
+    if external.is_external(block.get("name", "")):
+        res = _external_tool(d, t, block)
+    else:
+        res = tools.execute(ctx, block.get("name", ""), block.get("input") or {})
+    if t.log is not None:
+        t.log.tool_call(block.get("name", ""), began, d.clock.monotonic(), is_error=res.is_error)
+        asked = block.get("name") == "request_approval" or "approval" in res.content
+        if asked and not res.is_error:
+            t.log.approval = str(res.content.get("approval") or "") or None
     _chaos(d, "after_tool", t)
     for who in res.ring:
         d.bus.ring(t.sid, who)
     if not res.is_error:
         t.progress = t.progress or block["name"] in PROGRESS_TOOLS
         t.msgs_sent += block["name"] == "send_message"
-        t.ended_by_tool = t.ended_by_tool or block["name"] in ENDS_TURN
+        t.ended_by_tool = t.ended_by_tool or block["name"] in ENDS_TURN or res.ends_turn
     return block["id"], res.content, res.is_error
 
 
-def _lease_running_out(d: Deps, t: _Turn) -> bool:
-    """The lease as a fence, at no cost: a turn writes its conversation or runs a tool only
-    while its lease is certain to be live. ``t.started`` was read before the lease was granted,
-    so the lease ends no sooner than ``started + ttl``; the watchdog frees it only after that.
-    The margin leaves room for the write itself. A turn past it stops and rings itself."""
-    return d.clock.monotonic() - t.started > d.settings.lease_fence_s
+def _external_defs(d: Deps, t: TurnState) -> list[Doc]:
+    """The agent's servers' allowed and asked tools (listed once per swarm by the adapter);
+    a tool the API would refuse is left out, and the log says why."""
+    servers = external.of_agent(t.agent, t.swarm)
+    if not servers or d.external is None:
+        return []
+    defs: list[Doc] = []
+    for server in servers:
+        listed = external.definitions(server, d.external.list_tools(t.sid, server))
+        for name, why in listed.left_out:
+            _log.warning("external tool %s left out of %s's tools: %s", name, t.aid, why)
+        defs.extend(listed.definitions)
+    return defs
 
 
-def _save(d: Deps, t: _Turn, *, usage: dict | None, spent: dict | None) -> None:
+def _external_check(d: Deps, t: TurnState) -> None:
+    """Before every external call: the kill switch, the swarm's status, an operator's stop."""
+    kill, swarm = d.store.control_snapshot(t.sid)
+    _raise_if_halted(kill, swarm)
+    if _interrupted(t, swarm):
+        raise Halted("stopped by an operator")
+
+
+def _external_tool(d: Deps, t: TurnState, block: Doc) -> EffectResult:
+    """The model's call of an external tool, judged by the policy: refused without a call,
+    held for a human (``ask``: an approval with the exact call, and the turn ends), or run once."""
+    servers = external.of_agent(t.agent, t.swarm)
+    verdict = external.judge(block["name"], block.get("input"), servers, t.tool_defs)
+    if isinstance(verdict, external.Refuse) or d.external is None:
+        why = verdict.reason if isinstance(verdict, external.Refuse) else "no external tools here"
+        code = verdict.code if isinstance(verdict, external.Refuse) else "unknown"
+        return tools.error(why, code)
+    if verdict.ask:
+        approval_id = "ap-" + hashlib.sha1(block["id"].encode()).hexdigest()[:10]
+        rule = team.request_approval(
+            t.sid,
+            t.aid,
+            approval_id,
+            external.approval_action(verdict),
+            json.dumps(verdict.arguments, separators=(",", ":"))[:2000],
+            call=external.call_doc(verdict),
+        )
+        return d.store.effect(t.sid, block["id"], "request_approval", rule)
+    return external_calls.run_once(
+        d.store,
+        d.external,
+        t.sid,
+        block["id"],
+        verdict,
+        check=lambda: _external_check(d, t),
+        chaos=lambda point: _chaos(d, point, t),
+    )
+
+
+def _approved_call(d: Deps, t: TurnState, message: Doc) -> Doc:
+    """An approval's inbox message; when it approved an external call, the call runs now (once
+    per approval, as the human approved it) and the message carries its result."""
+    call = message.get("call")
+    if message.get("kind") != "approval" or not message.get("approved") or not call:
+        return message
+    servers = external.of_agent(t.agent, t.swarm)
+    server = next((s for s in servers if s["name"] == call.get("server")), None)
+    if server is None or external.level(server, call.get("tool", "")) == "deny" or not d.external:
+        content: Doc = {
+            "error": "the approved call may no longer run: the server or the tool "
+            "is no longer yours",
+            "code": "forbidden",
+        }
+        return {**message, "body": external_calls.approved_body(message.get("body"), content, True)}
+    verdict = external.Call(server, call["tool"], dict(call.get("arguments") or {}), ask=True)
+    res = external_calls.run_once(
+        d.store,
+        d.external,
+        t.sid,
+        f"approval-{message.get('approval')}",
+        verdict,
+        check=lambda: _external_check(d, t),
+        chaos=lambda point: _chaos(d, point, t),
+    )
+    body = external_calls.approved_body(message.get("body"), res.content, res.is_error)
+    return {**message, "body": body}
+
+
+def _save(
+    d: Deps,
+    t: TurnState,
+    *,
+    usage: dict[str, float] | None,
+    spent: dict[str, float] | None,
+    paused: bool = False,
+) -> None:
+    """Save the conversation and commit the step. ``paused``: it ends with an answer the API
+    paused (``pause_turn``), which a later turn sends again should this one end first."""
     t.version += 1
     d.journal.save_conversation(t.sid, t.aid, t.version, t.messages)
+    t.agent["paused_answer"] = paused
     d.store.commit_step(
         t.sid,
         t.aid,
@@ -276,17 +666,28 @@ def _save(d: Deps, t: _Turn, *, usage: dict | None, spent: dict | None) -> None:
         usage=usage,
         spent=spent,
         activity="working",
+        container=t.agent.get("container"),
+        paused=paused,
     )
-    t.consumed = True
+    t.consumed, t.unsaved = True, False
 
 
-def _reserve(d: Deps, t: _Turn, request: dict) -> dict:
+def _reserve(d: Deps, t: TurnState, request: Doc) -> dict[str, float]:
     """Check the switch and the budgets before a call; raise Halted when the call may not run."""
     s = d.settings
     if t.calls:  # the lease transaction already checked before the first call
         kill, swarm = d.store.control_snapshot(t.sid)
         _raise_if_halted(kill, swarm)
-    need = budget.worst_case(request["model"], prompt.request_bytes(request), s.max_tokens)
+        if _interrupted(t, swarm):
+            raise Halted("stopped by an operator")
+    need = budget.worst_case(
+        request["model"],
+        prompt.request_bytes(request),
+        s.max_tokens,
+        s.pricing_tariff,
+        server=server_tools.of_agent(t.agent, t.swarm),
+        compaction=context.compacts(request),
+    )
     need["turns"] = 0 if t.calls else 1
     sw_budget = t.swarm.get("budget") or {}
     refused = budget.within_agent_budget(t.agent, need) or budget.past_wall_time(
@@ -309,10 +710,15 @@ def _reserve(d: Deps, t: _Turn, request: dict) -> dict:
     return need
 
 
-def _halted(d: Deps, sid: str) -> bool:
+def _halted(d: Deps, t: TurnState) -> bool:
+    seen = agent_control.interrupt_count(t.swarm, t.aid)  # as the lease read it
     if d.watch is not None:
-        return d.watch.halted(sid)
-    kill, swarm = d.store.control_snapshot(sid)
+        return d.watch.halted(t.sid, t.aid, seen)
+    kill, swarm = d.store.control_snapshot(t.sid)
+    return _stops_all(kill, swarm) or _interrupted(t, swarm)
+
+
+def _stops_all(kill: Doc, swarm: Doc) -> bool:
     try:
         _raise_if_halted(kill, swarm)
     except Halted:
@@ -320,14 +726,19 @@ def _halted(d: Deps, sid: str) -> bool:
     return False
 
 
-def _raise_if_halted(kill: dict, swarm: dict) -> None:
+def _interrupted(t: TurnState, swarm: Doc) -> bool:
+    """Whether an operator told this agent's turn to stop since its lease was taken."""
+    return agent_control.interrupted(swarm, t.aid, agent_control.interrupt_count(t.swarm, t.aid))
+
+
+def _raise_if_halted(kill: Doc, swarm: Doc) -> None:
     if kill.get("engaged"):
         raise Halted(f"kill switch engaged: {kill.get('reason', '')}")
     if swarm.get("status") != "running":
         raise Halted(f"swarm is {swarm.get('status')}")
 
 
-def _board(d: Deps, t: _Turn) -> dict:
+def _board(d: Deps, t: TurnState) -> Doc:
     """A compact, bounded view: the agent's open tasks and a few ready ones, plus counters."""
     mine = [
         x
@@ -343,15 +754,9 @@ def _board(d: Deps, t: _Turn) -> dict:
     }
 
 
-def _maybe_compact(messages: list[dict]) -> list[dict]:
-    if prompt.request_bytes({"m": messages}) < COMPACT_AT_BYTES:
-        return messages
-    return prompt.compact(messages, KEEP_MESSAGES)
-
-
-def _final_updates(d: Deps, t: _Turn, outcome: TurnOutcome) -> dict:
+def _final_updates(d: Deps, t: TurnState, outcome: TurnOutcome) -> Doc:
     s = d.settings
-    upd: dict = {"turns": t.agent.get("turns", 0) + 1}
+    upd: Doc = {"turns": t.agent.get("turns", 0) + 1}
     if t.progress:
         upd.update(turns_without_progress=0, msgs_since_progress=0)
     else:
@@ -372,7 +777,7 @@ def _final_updates(d: Deps, t: _Turn, outcome: TurnOutcome) -> dict:
                 "progress.",
             )
             d.bus.ring(t.sid, t.swarm.get("lead_id", "lead"))
-    if outcome.kind == "halted":
+    if outcome.kind in ("halted", "interrupted"):
         upd["activity"] = f"halted: {outcome.detail}"[:200]
         upd["resume_pending"] = bool(t.consumed or t.inbox_ids)
     elif outcome.kind == "retry":
@@ -384,12 +789,29 @@ def _final_updates(d: Deps, t: _Turn, outcome: TurnOutcome) -> dict:
     return upd
 
 
-def _fail_agent(d: Deps, t: _Turn, reason: str) -> None:
+def _turn_record(d: Deps, t: TurnState, outcome: TurnOutcome) -> Doc | None:
+    """The turn's timeline record (core/timeline.py), for the release to write."""
+    if t.log is None:
+        return None
+    return timeline.turn_record(
+        t.log,
+        turn_id=t.turn_id,
+        agent_id=t.aid,
+        turn=t.agent.get("turns", 0),
+        outcome=outcome.kind,
+        detail=outcome.detail,
+        ended=d.clock.monotonic(),
+        retry_attempt=t.agent.get("retry_attempt", 0),
+    )
+
+
+def _fail_agent(d: Deps, t: TurnState, reason: str) -> None:
     d.store.release_lease(
         t.sid,
         t.aid,
         t.turn_id,
         {"status": "failed", "last_error": reason[:2000], "activity": "failed"},
+        _turn_record(d, t, TurnOutcome("failed", reason, t.calls)),
     )
     d.store.add_event(t.sid, "agent_failed", t.aid, f"{t.aid} failed: {reason[:300]}")
     if t.agent.get("role") != "lead":
@@ -397,7 +819,7 @@ def _fail_agent(d: Deps, t: _Turn, reason: str) -> None:
         d.bus.ring(t.sid, t.swarm.get("lead_id", "lead"))
 
 
-def _backoff(d: Deps, agent: dict, e: TransientError) -> float:
+def _backoff(d: Deps, agent: Doc, e: TransientError) -> float:
     """Exponential backoff with full jitter, never sooner than the server's retry-after."""
     attempt = min(agent.get("retry_attempt", 0), 6)
     base = min(60.0, 1.0 * 2**attempt)

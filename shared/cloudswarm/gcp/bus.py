@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1
 
+from cloudswarm import telemetry
 from cloudswarm.errors import TransientError
 
 
@@ -22,9 +24,15 @@ class Bus:
         # Chaos testing: ring twice, as an at-least-once bus may deliver.
         self.copies = 2 if duplicate else 1
 
-    def ring(self, swarm_id: str, agent_id: str) -> None:
+    def ring(
+        self, swarm_id: str, agent_id: str, *, redelivery: Mapping[str, str] | None = None
+    ) -> None:
+        """Ring an agent; the doorbell carries the ringing span (``traceparent``) and, from
+        the watchdog or a retry task, why it rings (``redelivery``, ``retry_of``)."""
+        attrs = {"swarm_id": swarm_id, "agent_id": agent_id, **telemetry.carrier()}
+        attrs.update({k: v for k, v in (redelivery or {}).items() if v})
         for _ in range(self.copies):
-            self._publish(self.doorbell, b"", {"swarm_id": swarm_id, "agent_id": agent_id})
+            self._publish(self.doorbell, b"", attrs)
 
     def publish(self, topic: str, data: dict | bytes, attributes: dict | None = None) -> str:
         raw = data if isinstance(data, bytes) else json.dumps(data).encode()

@@ -1,9 +1,11 @@
 """One poller per process for "should streaming calls stop?".
 
-Every streaming model call asks several times a second whether the kill switch is engaged or its
-swarm has stopped running. Asked of Firestore directly that is a read per stream per tick; here one
-background thread reads the kill switch and every swarm with a live stream in a single round trip
-per tick, however many streams the process serves (the local stack runs many turns per process).
+Every streaming model call asks several times a second whether the kill switch is engaged, its
+swarm has stopped running, or an operator told its agent to stop (the swarm document's
+``interrupts``, ``core/agent_control.py``: read with the swarm, so no read per agent). Asked of
+Firestore directly that is a read per stream per tick; here one background thread reads the kill
+switch and every swarm with a live stream in a single round trip per tick, however many streams
+the process serves (the local stack runs many turns per process).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
+from cloudswarm.core.agent_control import interrupted
 from cloudswarm.errors import CloudSwarmError
 
 
@@ -19,10 +22,11 @@ class ControlWatch:
         self.store, self.period_s, self.linger_s = store, period_s, linger_s
         self._lock = threading.Lock()
         self._asked: dict[str, float] = {}  # swarm id -> when a stream last asked
-        self._state: dict[str, tuple[bool, float]] = {}  # swarm id -> (halted, read at)
+        # swarm id -> (halted, the swarm's interrupt counts, read at)
+        self._state: dict[str, tuple[bool, dict, float]] = {}
         self._thread: threading.Thread | None = None
 
-    def halted(self, sid: str) -> bool:
+    def halted(self, sid: str, aid: str = "", seen: int = 0) -> bool:
         now = time.monotonic()
         with self._lock:
             self._asked[sid] = now
@@ -30,14 +34,14 @@ class ControlWatch:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="control-watch", daemon=True)
                 self._thread.start()
-        if known and now - known[1] < 3 * self.period_s:
-            return known[0]
-        # No fresh reading yet (first ask, or the poller is behind): read now.
-        kill, swarm = self.store.control_snapshot(sid)
-        stop = bool(kill.get("engaged")) or swarm.get("status") != "running"
-        with self._lock:
-            self._state[sid] = (stop, time.monotonic())
-        return stop
+        if not (known and now - known[2] < 3 * self.period_s):
+            # No fresh reading yet (first ask, or the poller is behind): read now.
+            kill, swarm = self.store.control_snapshot(sid)
+            known = _reading(kill, swarm, time.monotonic())
+            with self._lock:
+                self._state[sid] = known
+        stop, swarm_counts, _ = known
+        return stop or bool(aid and interrupted({"interrupts": swarm_counts}, aid, seen))
 
     def _run(self) -> None:
         tick = threading.Event()
@@ -62,6 +66,10 @@ class ControlWatch:
             read_at = time.monotonic()
             with self._lock:
                 for sid in sids:
-                    status = swarms.get(sid, {}).get("status")
-                    self._state[sid] = (bool(kill.get("engaged")) or status != "running", read_at)
+                    self._state[sid] = _reading(kill, swarms.get(sid, {}), read_at)
             tick.wait(self.period_s)
+
+
+def _reading(kill: dict, swarm: dict, read_at: float) -> tuple[bool, dict, float]:
+    stop = bool(kill.get("engaged")) or swarm.get("status") != "running"
+    return stop, dict(swarm.get("interrupts") or {}), read_at

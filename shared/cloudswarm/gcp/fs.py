@@ -33,6 +33,17 @@ _TRANSIENT = (
 )
 
 
+def _dead_transaction(e: gexc.GoogleAPICallError) -> bool:
+    """A transaction the server no longer knows: it expired or was closed while its client was
+    cut off (the outage suite found it as "Transaction is invalid or closed." after a Firestore
+    outage; Firestore says "expired or is no longer valid"). A new transaction may well succeed,
+    so it is transient, not a request that can never work."""
+    text = str(e.message or "").lower()
+    return "transaction" in text and any(
+        w in text for w in ("invalid or closed", "expired", "no longer valid")
+    )
+
+
 @contextlib.contextmanager
 def translated(what: str) -> Iterator[None]:
     """Turn google.api_core errors into the project's tree, keeping the cause."""
@@ -40,7 +51,13 @@ def translated(what: str) -> Iterator[None]:
         yield
     except _TRANSIENT as e:
         raise TransientError(f"firestore {what}: {e.message}") from e
-    except (gexc.PermissionDenied, gexc.Unauthenticated, gexc.InvalidArgument) as e:
+    except (gexc.InvalidArgument, gexc.FailedPrecondition) as e:
+        if _dead_transaction(e):
+            raise TransientError(f"firestore {what}: {e.message}") from e
+        if isinstance(e, gexc.FailedPrecondition):
+            raise  # a write's precondition: its caller decides (executor.run_unlocked)
+        raise PermanentError(f"firestore {what}: {e.message}") from e
+    except (gexc.PermissionDenied, gexc.Unauthenticated) as e:
         raise PermanentError(f"firestore {what}: {e.message}") from e
     except ValueError as e:
         # A transaction whose every commit was aborted (contention) ends as a ValueError from

@@ -25,6 +25,10 @@ class Journal:
     def transcript_objects(self, sid: str, aid: str) -> list[str]:
         return sorted(self.blobs.list(self.bucket, f"{sid}/{aid}/turns/"))
 
+    def read_transcript(self, name: str) -> dict:
+        """One transcript object, by a name ``transcript_objects`` listed."""
+        return self.blobs.get_json(self.bucket, name)
+
 
 class Workspace:
     """Artifact contents, content-addressed so a replayed write lands on the same object."""

@@ -11,6 +11,7 @@ from google.cloud import tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks.transports import CloudTasksGrpcTransport
 from google.protobuf import timestamp_pb2
 
+from cloudswarm import telemetry
 from cloudswarm.errors import TransientError
 
 
@@ -34,7 +35,8 @@ class Scheduler:
             "http_method": tasks_v2.HttpMethod.POST,
             "url": f"{self.url}/{kind}",
             "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(payload).encode(),
+            # The scheduling span rides in the body: task_dispatch continues its trace.
+            "body": json.dumps({**payload, **telemetry.carrier()}).encode(),
         }
         if self.sa:
             # In GCP, task_dispatch only accepts calls carrying an OIDC token of this account.

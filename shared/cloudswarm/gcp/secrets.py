@@ -110,8 +110,14 @@ def get_secret(
         return from_env
 
     s = settings or process_settings()
+    return _read_cached(s, s.secret(logical_name), _missing_message(logical_name, spec["env"], s))
+
+
+def _read_cached(s: Settings, secret_id: str, missing: str) -> str:
+    """The secret's latest value, read once per process and registered with the log redaction
+    before it is handed out; SecretMissing (saying ``missing``) when it is absent or empty."""
     endpoint = _endpoint(s)
-    secret = f"projects/{s.project}/secrets/{s.secret(logical_name)}"
+    secret = f"projects/{s.project}/secrets/{secret_id}"
     key = (endpoint, secret)
     with _cache_lock:
         if key in _cache:
@@ -119,9 +125,9 @@ def get_secret(
     try:
         value = _read(endpoint, secret)
     except gexc.NotFound as e:
-        raise SecretMissing(_missing_message(logical_name, spec["env"], s)) from e
+        raise SecretMissing(missing) from e
     if not value:
-        raise SecretMissing(_missing_message(logical_name, spec["env"], s))
+        raise SecretMissing(missing)
     log.register_secret(value)
     with _cache_lock:
         _cache[key] = value
@@ -143,6 +149,24 @@ def find_secret(
         return get_secret(logical_name, settings=settings, env=env)
     except SecretMissing:
         return None
+
+
+def get_named_secret(secret_id: str, *, settings: Settings | None = None) -> str:
+    """The latest value of the secret ``secret_id`` in the project, as a swarm names it (an
+    external server's token, ``tools.mcp[].token_secret``): not declared, never from the
+    environment."""
+    from cloudswarm.core.external import TOKEN_SECRET_PREFIX
+
+    s = settings or process_settings()
+    own = {s.secret(n) for n in names.resources()["secrets"]}
+    if not secret_id.startswith(TOKEN_SECRET_PREFIX) or secret_id in own:
+        # Checked at start too; here as well, since what is read here leaves for another server.
+        raise PermanentError(
+            f"secret {secret_id} may not be sent to an external server: a token secret's id "
+            f"starts with {TOKEN_SECRET_PREFIX!r} and is none of CloudSwarm's own secrets"
+        )
+    missing = f"secret {secret_id} does not exist or is empty in project {s.project}"
+    return _read_cached(s, secret_id, missing)
 
 
 def _missing_message(logical_name: str, env_name: str, s: Settings) -> str:

@@ -1,132 +1,66 @@
-"""Agents in Firestore: the turn lease, the inbox, and what a turn records."""
+"""Agents in Firestore: the turn lease, the inbox, and what a turn records.
+
+The rules are in ``cloudswarm.core.lease``; this module runs them on the executor and reads.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
+from collections.abc import Mapping
+from typing import Any
 
-from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from cloudswarm.core.models import TERMINAL_SWARM, SwarmStatus
+from cloudswarm.core import agent_control, lease, swarm_rules, team
 from cloudswarm.core.records import LeaseResult
 from cloudswarm.errors import NotFound, TransientError
 from cloudswarm.gcp.fs import now, translated
 
-ACTIVE_AGENT = {"idle", "running", "waiting_approval"}
 RELEASE_ATTEMPTS = 3
 
 
 class AgentStore:
-    """Mixin over ``self.p`` (Paths) and ``self.db``."""
+    """Mixin over ``self.executor``, ``self.p`` (Paths) and ``self.db``."""
 
     def acquire_lease(self, sid: str, aid: str, turn_id: str, ttl_s: float) -> LeaseResult:
-        """Take the agent's turn lease, or coalesce: a busy agent gets ``wake_pending``.
+        """Take the agent's turn lease, or coalesce (see ``core.lease.acquire_lease``).
 
-        Reads the kill switch and the swarm in the same round trip, so a turn learns everything
-        it needs to start from one transaction.
-        """
-        agent_ref, swarm_ref, kill_ref = (
-            self.p.agent(sid, aid),
-            self.p.swarm(sid),
-            self.p.kill_switch(),
-        )
+        Without a transaction (``run_unlocked``): every doorbell of an agent runs this, several
+        at once (a duplicate, a coalesced ring, a retry), and all but one find it busy; in a
+        transaction each would wait on the others' locks. The lease itself is exact (it is
+        written only over the agent as read); the kill switch and the swarm it read may change
+        right after, as they may after any commit, and the turn checks them before each call."""
+        rule = lease.acquire_lease(sid, aid, turn_id, ttl_s, at=now())
+        return lease.lease_result(self.executor.run_unlocked(rule, what="acquire lease"))
 
-        @firestore.transactional
-        def txn_fn(txn):
-            snaps = {
-                s.reference.path: s
-                for s in self.db.get_all([agent_ref, swarm_ref, kill_ref], transaction=txn)
-            }
-            agent, swarm, kill = (snaps[r.path] for r in (agent_ref, swarm_ref, kill_ref))
-            if not agent.exists or not swarm.exists:
-                return LeaseResult("missing", reason=f"agent {aid} in swarm {sid} does not exist")
-            a, s = agent.to_dict(), swarm.to_dict()
-            k = kill.to_dict() if kill.exists else {"engaged": False}
-            if a.get("status") not in ACTIVE_AGENT:
-                return LeaseResult("inactive", a, s, k, reason=f"agent is {a.get('status')}")
-            lease = a.get("lease")
-            t = now()
-            if lease and lease.get("turn") != turn_id and lease["expires"] > t:
-                if not a.get("wake_pending"):
-                    txn.update(agent_ref, {"wake_pending": True})
-                return LeaseResult("busy", a, s, k)
-            if k.get("engaged") or SwarmStatus(s["status"]) != SwarmStatus.RUNNING:
-                # Nothing is consumed: the mail stays unread until the swarm may run again.
-                return LeaseResult("inactive", a, s, k, reason=_why_halted(k, s))
-            expires = t + dt.timedelta(seconds=ttl_s)
-            txn.update(
-                agent_ref,
-                {
-                    "lease": {"turn": turn_id, "expires": expires},
-                    "wake_pending": False,
-                    "status": "running",
-                    "activity": "thinking",
-                },
-            )
-            a["lease"] = {"turn": turn_id, "expires": expires}
-            return LeaseResult("acquired", a, s, k)
+    def release_lease(
+        self, sid: str, aid: str, turn_id: str, updates: dict, record: dict | None = None
+    ) -> bool:
+        """Give the lease back with the turn's final agent updates (and its timeline record);
+        True when the agent must be rung again (see ``core.lease.release_lease``)."""
 
-        with translated("acquire lease"):
-            return txn_fn(self.db.transaction())
-
-    def release_lease(self, sid: str, aid: str, turn_id: str, updates: dict) -> bool:
-        """Give the lease back with the turn's final agent updates.
-
-        Returns True when the agent must be rung again (mail arrived during the turn). A lease
-        that is no longer ours (expired and taken over) is left alone.
-        """
-        ref = self.p.agent(sid, aid)
-
-        @firestore.transactional
-        def txn_fn(txn, retried: bool):
-            snap = ref.get(transaction=txn)
-            if not snap.exists:
-                return False
-            lease = snap.get("lease")
-            if not lease or lease.get("turn") != turn_id:
-                # After a failed attempt, that attempt may have committed after all and its
-                # answer is lost: say "maybe", so the caller looks for mail itself.
-                return retried
-            wake = bool(snap.get("wake_pending"))
-            upd = {"lease": None, "wake_pending": False, **updates}
-            if snap.get("status") == "running" and "status" not in updates:
-                upd["status"] = "idle"
-                upd.setdefault("activity", "waiting for mail")
-            txn.update(ref, upd)
-            return wake
+        def attempt(retried: bool) -> bool:
+            rule = lease.release_lease(sid, aid, turn_id, updates, retried=retried, record=record)
+            return bool(self.executor.run(rule, what="release lease").decision().result["wake"])
 
         # A release that fails leaves the agent to the watchdog, at lease expiry (minutes): try
         # again a few times first. It is idempotent, as it checks the turn id.
-        for attempt in range(RELEASE_ATTEMPTS - 1):
+        for n in range(RELEASE_ATTEMPTS - 1):
             try:
-                with translated("release lease"):
-                    return txn_fn(self.db.transaction(), attempt > 0)
+                return attempt(n > 0)
             except TransientError:
-                time.sleep(0.25 * 2**attempt)
-        with translated("release lease"):
-            return txn_fn(self.db.transaction(), True)
+                time.sleep(0.25 * 2**n)
+        return attempt(True)
 
     def expire_lease(self, sid: str, aid: str, turn_id: str) -> bool:
         """The watchdog's move: free a lease still held by a dead turn. True if it did."""
-        ref = self.p.agent(sid, aid)
+        rule = lease.expire_lease(sid, aid, turn_id, at=now())
+        return bool(self.executor.run(rule, what="expire lease").decision().result["expired"])
 
-        @firestore.transactional
-        def txn_fn(txn):
-            snap = ref.get(transaction=txn)
-            if not snap.exists:
-                return False
-            lease = snap.get("lease")
-            if not lease or lease.get("turn") != turn_id or lease["expires"] > now():
-                return False
-            upd = {"lease": None, "wake_pending": False, "activity": "recovered after a crash"}
-            if snap.get("status") == "running":
-                upd["status"] = "idle"
-            txn.update(ref, upd)
-            return True
-
-        with translated("expire lease"):
-            return txn_fn(self.db.transaction())
+    def reclaim_lease(self, sid: str, aid: str, turn_id: str) -> bool:
+        """The retry's move: free a lease its own failed turn still holds. True if it did."""
+        rule = lease.reclaim_lease(sid, aid, turn_id)
+        return bool(self.executor.run(rule, what="reclaim lease").decision().result["expired"])
 
     def get_agent(self, sid: str, aid: str) -> dict:
         with translated("get agent"):
@@ -162,39 +96,106 @@ class AgentStore:
         usage: dict | None,
         spent: dict | None,
         activity: str,
+        container: dict | None = None,
+        paused: bool | None = None,
     ) -> None:
-        """Record one model step atomically: the new conversation version, the messages it
-        consumed, and its usage. The conversation object itself is already in GCS.
-        ``conv_version`` None records the usage alone (an answer the turn had to drop).
-        """
-        batch = self.db.batch()
-        upd: dict = {"activity": activity}
-        if conv_version is not None:
-            upd["conv_version"] = conv_version
-        for k, v in (usage or {}).items():
-            upd[f"usage.{k}"] = firestore.Increment(v)
-        for k, v in (spent or {}).items():
-            upd[f"spent.{k}"] = firestore.Increment(v)
-        batch.update(self.p.agent(sid, aid), upd)
-        for mid in read_ids:
-            batch.update(
-                self.p.messages(sid).document(mid), {"read": True, "read_by_turn": turn_id}
-            )
-        with translated("commit step"):
-            batch.commit()
+        """Record one model step atomically (see ``core.lease.commit_step``)."""
+        writes = lease.commit_step(
+            sid,
+            aid,
+            turn_id,
+            conv_version=conv_version,
+            read_ids=read_ids,
+            usage=usage,
+            spent=spent,
+            activity=activity,
+            container=container,
+            paused=paused,
+        )
+        self.executor.write(writes, what="commit step")
 
     def set_agent_status(self, sid: str, aid: str, status: str, *, error: str | None = None):
-        upd = {"status": status, "activity": status}
-        if error is not None:
-            upd["last_error"] = error[:2000]
-        with translated("set agent status"):
-            self.p.agent(sid, aid).update(upd)
+        write = swarm_rules.agent_status(sid, aid, status, error=error)
+        self.executor.write([write], what="set agent status")
 
+    def stop_agent(self, sid: str, aid: str, actor: str) -> dict[str, Any]:
+        """A human stops one agent for good (see ``core.team.stop_agent``)."""
+        return dict(self.apply(team.stop_agent(sid, aid, actor), what="stop agent").result)
 
-def _why_halted(kill: dict, swarm: dict) -> str:
-    if kill.get("engaged"):
-        return f"kill switch engaged: {kill.get('reason', '')}"
-    status = swarm.get("status")
-    if status in {s.value for s in TERMINAL_SWARM}:
-        return f"swarm is {status}"
-    return f"swarm is {status}"
+    def interrupt_agent(self, sid: str, aid: str, body: str, actor: str) -> dict[str, Any]:
+        """An operator's interrupting message (see ``core.agent_control.interrupt_agent``)."""
+        mid = self.p.messages(sid).document().id  # a fresh id, as an ``add`` would get
+        rule = agent_control.interrupt_agent(sid, aid, mid, body, actor)
+        return dict(self.apply(rule, what="interrupt agent").result)
+
+    def human_message(
+        self, sid: str, aid: str, body: str, actor: str, trace: str | None = None
+    ) -> dict[str, Any]:
+        """An operator's message to one agent (see ``core.agent_control.human_message``)."""
+        mid = self.p.messages(sid).document().id  # a fresh id, as an ``add`` would get
+        rule = agent_control.human_message(sid, aid, mid, body, actor, trace)
+        return dict(self.apply(rule, what="send message").result)
+
+    def pending_wakeups(self, sid: str | None = None, limit: int = 1000) -> set[tuple[str, str]]:
+        """(swarm, agent) for every agent with unread mail or a halted turn to resume, in one
+        swarm or in all: bounded queries on the ``read`` and ``resume_pending`` fields."""
+        if sid:
+            unread = self.p.messages(sid).where(filter=FieldFilter("read", "==", False))
+            resumed = self.p.agents(sid).where(filter=FieldFilter("resume_pending", "==", True))
+        else:
+            unread = self.db.collection_group("messages").where(
+                filter=FieldFilter("read", "==", False)
+            )
+            resumed = self.db.collection_group("agents").where(
+                filter=FieldFilter("resume_pending", "==", True)
+            )
+        targets: set[tuple[str, str]] = set()
+        with translated("find pending wake-ups"):
+            for snap in unread.limit(limit).stream():
+                targets.add((snap.reference.parent.parent.id, snap.get("to")))
+            for snap in resumed.limit(limit).stream():
+                targets.add((snap.reference.parent.parent.id, snap.id))
+        return targets
+
+    def stale_leases(self, limit: int = 500) -> list[tuple[str, str, str]]:
+        """(swarm, agent, turn) for every lease past its expiry, in every swarm (bounded)."""
+        q = self.db.collection_group("agents").where(
+            filter=FieldFilter("lease.expires", "<", now())
+        )
+        with translated("find stale leases"):
+            return [
+                (s.reference.parent.parent.id, s.id, (s.get("lease") or {}).get("turn", ""))
+                for s in q.limit(limit).stream()
+            ]
+
+    def pause_agent(self, sid: str, aid: str, actor: str, reason: str = "") -> dict[str, Any]:
+        """Pause one agent on its own (see ``core.agent_control.pause_agent``)."""
+        rule = agent_control.pause_agent(sid, aid, actor, reason)
+        return dict(self.apply(rule, what="pause agent").result)
+
+    def resume_agent(self, sid: str, aid: str, actor: str, reason: str = "") -> dict[str, Any]:
+        """Resume a paused agent (see ``core.agent_control.resume_agent``)."""
+        rule = agent_control.resume_agent(sid, aid, actor, reason)
+        return dict(self.apply(rule, what="resume agent").result)
+
+    def usage(self, sid: str) -> dict[str, Any]:
+        """Tokens and cost per agent and in total, with the swarm's budget."""
+        doc = self.get_swarm(sid)
+        fields = (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_tokens",
+            "web_search_requests",
+            "web_fetch_requests",
+        )
+        total: dict[str, Any] = dict.fromkeys(fields, 0) | {"cost_usd": 0.0}
+        agents = []
+        for a in self.list_agents(sid, limit=1000):
+            u: Mapping[str, Any] = a.get("usage") or {}
+            row: dict[str, float] = {f: int(u.get(f) or 0) for f in fields}
+            row["cost_usd"] = float(u.get("cost_usd") or 0)
+            for k, v in row.items():
+                total[k] += v
+            agents.append({"agent_id": a["id"], "turns": int(a.get("turns") or 0), "usage": row})
+        return {"swarm_id": sid, "total": total, "agents": agents, "budget": doc.get("budget")}

@@ -1,90 +1,75 @@
-"""The shared workspace's index in Firestore; contents live in GCS, content-addressed."""
+"""The shared workspace's index in Firestore; contents live in GCS, content-addressed.
+
+Writes are the rule ``cloudswarm.core.board.write_artifact``; these are the queries.
+"""
 
 from __future__ import annotations
 
-import hashlib
+from typing import Any
 
+from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from cloudswarm.core.records import EffectResult
-from cloudswarm.errors import Conflict, NotFound
-from cloudswarm.gcp.fs import now, translated
-from cloudswarm.gcp.store_swarm import event_doc
+from cloudswarm.core import paths
+from cloudswarm.core.documents import artifact_listing, artifact_view
+from cloudswarm.errors import NotFound
+from cloudswarm.gcp.fs import translated
 
-
-def artifact_key(path: str) -> str:
-    return hashlib.sha1(path.encode()).hexdigest()
+# The highest code point Firestore orders: every path starting with a prefix sorts below
+# prefix + this, so a range on ``path`` is a prefix filter.
+_PREFIX_END = "\uf8ff"
 
 
 class ArtifactStore:
-    """Mixin over ``self.p`` (Paths) and ``self.db``."""
+    """Mixin over ``self.p`` (Paths), ``self.db`` and the paging helper of ``SwarmStore``."""
 
-    def write_artifact_body(
-        self, sid: str, actor: str, path: str, obj: str, size: int, expected_version: int | None
-    ):
-        def run(txn) -> EffectResult:
-            ref = self.p.artifacts(sid).document(artifact_key(path))
-            snap = ref.get(transaction=txn)
-            current = snap.get("version") if snap.exists else 0
-            if expected_version is None and snap.exists:
-                raise Conflict(
-                    f"{path} already exists at version {current} (last written by "
-                    f"{snap.get('updated_by')}); read it and pass expected_version={current} "
-                    "to replace it",
-                    code="exists",
-                )
-            if expected_version is not None and expected_version != current:
-                raise Conflict(
-                    f"{path} is at version {current}, not {expected_version}: someone else wrote "
-                    "it meanwhile; read it again and merge",
-                    code="version_conflict",
-                )
-            version = current + 1
-            txn.set(
-                ref,
-                {
-                    "path": path,
-                    "version": version,
-                    "object": obj,
-                    "size": size,
-                    "updated_by": actor,
-                    "updated_at": now(),
-                },
-            )
-            txn.set(
-                self.p.events(sid).document(),
-                event_doc(
-                    "artifact_written",
-                    actor,
-                    f"{actor} wrote {path} v{version}",
-                    {"path": path, "version": version},
-                ),
-            )
-            return EffectResult({"path": path, "version": version})
-
-        return run
-
-    def get_artifact(self, sid: str, path: str) -> dict:
+    def get_artifact(self, sid: str, path: str) -> dict[str, Any]:
         with translated("read artifact index"):
-            snap = self.p.artifacts(sid).document(artifact_key(path)).get()
+            snap = self.p.artifacts(sid).document(paths.artifact_key(path)).get()
         if not snap.exists:
             raise NotFound(f"no artifact at {path}")
         return snap.to_dict()
 
-    def list_artifacts(self, sid: str, prefix: str = "", limit: int = 100) -> list[dict]:
+    def _by_path(self, sid: str, prefix: str) -> Any:
         q = self.p.artifacts(sid)
         if prefix:
             q = q.where(filter=FieldFilter("path", ">=", prefix)).where(
-                filter=FieldFilter("path", "<", prefix + "\uf8ff")
+                filter=FieldFilter("path", "<", prefix + _PREFIX_END)
             )
-        q = q.order_by("path").limit(limit)
+        return q
+
+    def list_artifacts(self, sid: str, prefix: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        q = self._by_path(sid, prefix).order_by("path").limit(limit)
         with translated("list artifacts"):
-            return [
-                {
-                    "path": d["path"],
-                    "version": d["version"],
-                    "size": d["size"],
-                    "updated_by": d["updated_by"],
-                }
-                for d in (s.to_dict() for s in q.stream())
-            ]
+            return [artifact_view(s.to_dict()) for s in q.stream()]
+
+    def page_artifacts(
+        self, sid: str, *, prefix: str, limit: int, token: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The workspace's paths in path order, a page at a time (the token is a path's key)."""
+        col = self.p.artifacts(sid)
+        docs, nxt = self._page(col, self._by_path(sid, prefix), "path", "asc", limit, token)
+        return [artifact_listing(d.pop("id"), d) for d in docs], nxt
+
+    def get_artifact_version(self, sid: str, path: str, version: int | None) -> dict[str, Any]:
+        """The index entry (``version`` None: the latest) or one version's record, with its
+        object name; NotFound for a path or version the workspace never had."""
+        if version is None:
+            return self.get_artifact(sid, path)
+        ref = self.db.document(paths.artifact_version(sid, paths.artifact_key(path), version))
+        with translated("read artifact version"):
+            snap = ref.get()
+        if not snap.exists:
+            raise NotFound(f"no version {version} of {path}")
+        return snap.to_dict()
+
+    def list_artifact_versions(self, sid: str, path: str, limit: int) -> list[dict[str, Any]]:
+        """A path's versions, newest first."""
+        key = paths.artifact_key(path)
+        q = (
+            self.db.collection(paths.artifact_versions(sid, key))
+            .order_by("version", direction=firestore.Query.DESCENDING)
+            .limit(limit)
+        )
+        with translated("list artifact versions"):
+            return [artifact_listing(s.id, s.to_dict()) for s in q.stream()]

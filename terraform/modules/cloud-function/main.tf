@@ -9,6 +9,8 @@ resource "google_cloudfunctions2_function" "function" {
   name        = var.name
   description = var.description
   labels      = var.labels
+  # Source, image and instances; the docker repository must use the same key.
+  kms_key_name = var.kms_key
 
   build_config {
     runtime           = var.runtime

@@ -112,3 +112,9 @@ variable "labels" {
   description = "Labels applied to the function."
   default     = {}
 }
+
+variable "kms_key" {
+  type        = string
+  description = "Cloud KMS key id (in the function's region) that encrypts the function's source, image and instances; docker_repository must be encrypted with the same key; null: Google-managed keys. The Cloud Functions, Cloud Run, Artifact Registry and Cloud Storage service agents need roles/cloudkms.cryptoKeyEncrypterDecrypter on it."
+  default     = null
+}

@@ -12,6 +12,19 @@ resource "google_firestore_database" "database" {
   delete_protection_state           = var.database.delete_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
   # ABANDON: `terraform destroy` forgets the database instead of deleting every swarm's history.
   deletion_policy = var.database.deletion_policy
+
+  # A database's key is chosen when it is created and cannot change. A key given later would make
+  # Terraform replace the database (every swarm's history): it applies to a new database only.
+  dynamic "cmek_config" {
+    for_each = var.database.kms_key == null ? [] : [var.database.kms_key]
+    content {
+      kms_key_name = cmek_config.value
+    }
+  }
+
+  lifecycle {
+    ignore_changes = [cmek_config]
+  }
 }
 
 resource "google_firestore_index" "indexes" {

@@ -10,8 +10,9 @@ variable "database" {
     point_in_time_recovery = optional(bool, false)
     delete_protection      = optional(bool, true)
     deletion_policy        = optional(string, "ABANDON")
+    kms_key                = optional(string)
   })
-  description = "The database: name ((default) is what the client libraries use unless told otherwise), location (a region or nam5/eur3), point-in-time recovery, delete protection, and what `terraform destroy` does (ABANDON forgets it, DELETE deletes it, PREVENT fails)."
+  description = "The database: name ((default) is what the client libraries use unless told otherwise), location (a region or nam5/eur3), point-in-time recovery, delete protection, what `terraform destroy` does (ABANDON forgets it, DELETE deletes it, PREVENT fails), and the Cloud KMS key it is encrypted with (in its location; null: Google-managed keys; only at creation)."
   validation {
     condition     = contains(["ABANDON", "DELETE", "PREVENT"], var.database.deletion_policy)
     error_message = "deletion_policy must be ABANDON, DELETE or PREVENT."

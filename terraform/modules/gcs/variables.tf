@@ -29,15 +29,20 @@ variable "lifecycle_delete_days" {
   default     = null
 }
 
-variable "versioning" {
-  type        = bool
-  description = "Keep noncurrent object generations (deleted after noncurrent_delete_days)."
-  default     = false
+variable "access_log_bucket" {
+  type        = string
+  description = "Name of the bucket that receives this bucket's access logs (Cloud Storage usage logs); it must let cloud-storage-analytics@google.com create objects."
+}
+
+variable "kms_key" {
+  type        = string
+  description = "Cloud KMS key id (projects/P/locations/L/keyRings/R/cryptoKeys/K) new objects are encrypted with by default; null: Google-managed keys. The Cloud Storage service agent needs roles/cloudkms.cryptoKeyEncrypterDecrypter on it."
+  default     = null
 }
 
 variable "noncurrent_delete_days" {
   type        = number
-  description = "With versioning on, delete noncurrent generations after this many days."
+  description = "Delete noncurrent generations (deleted or replaced objects) this many days after they stopped being current."
   default     = 30
 }
 

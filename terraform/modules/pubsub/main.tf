@@ -20,10 +20,12 @@ locals {
 }
 
 resource "google_pubsub_topic" "topics" {
+  #checkov:skip=CKV_GCP_83:CMEK is optional (root var.encryption.kms_key); its default, null, means Google-managed keys, which checkov cannot see
   for_each                   = var.topics
   project                    = var.project_id
   name                       = each.value.name
   message_retention_duration = "${each.value.retention_s}s"
+  kms_key_name               = var.kms_key
   labels                     = var.labels
 }
 

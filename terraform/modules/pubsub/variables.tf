@@ -66,3 +66,9 @@ variable "labels" {
   description = "Labels applied to topics and subscriptions."
   default     = {}
 }
+
+variable "kms_key" {
+  type        = string
+  description = "Cloud KMS key id every topic's messages are encrypted with; null: Google-managed keys. The Pub/Sub service agent needs roles/cloudkms.cryptoKeyEncrypterDecrypter on it."
+  default     = null
+}

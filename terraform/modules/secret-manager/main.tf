@@ -15,7 +15,14 @@ resource "google_secret_manager_secret" "secrets" {
   secret_id = each.value.name
   labels    = var.labels
   replication {
-    auto {}
+    auto {
+      dynamic "customer_managed_encryption" {
+        for_each = var.kms_key == null ? [] : [var.kms_key]
+        content {
+          kms_key_name = customer_managed_encryption.value
+        }
+      }
+    }
   }
 }
 

@@ -16,3 +16,9 @@ variable "labels" {
   description = "Labels applied to every secret."
   default     = {}
 }
+
+variable "kms_key" {
+  type        = string
+  description = "Cloud KMS key id (in the global location, as automatic replication requires) the secrets' payloads are encrypted with; null: Google-managed keys. The Secret Manager service agent needs roles/cloudkms.cryptoKeyEncrypterDecrypter on it."
+  default     = null
+}

@@ -1,5 +1,6 @@
 import { collectionGroup, query, where } from 'firebase/firestore';
 import { useLiveQuery, useSession } from '../live.js';
+import { plainText } from '../logic/index.js';
 import { href, useRoute } from '../router.js';
 import { KillSwitchControl } from './KillSwitch.jsx';
 
@@ -33,7 +34,7 @@ export function Header() {
         <div className="ml-auto flex flex-wrap items-center gap-2">
           <KillSwitchControl />
           <span className="text-xs text-slate-300" data-testid="role">
-            {subject ? `${subject} · ` : ''}
+            {subject ? `${plainText(subject)} · ` : ''}
             {role}
           </span>
           <button type="button" onClick={() => session.signOut()} className="rounded-md px-2 py-1 text-sm text-slate-200 underline-offset-2 hover:underline">

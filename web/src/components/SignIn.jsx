@@ -1,5 +1,6 @@
 import { useId, useState } from 'react';
 import { useSession } from '../live.js';
+import { plainText } from '../logic/index.js';
 import { Button, ErrorNote, fieldClass } from './ui.jsx';
 
 export function SignIn() {
@@ -20,7 +21,7 @@ export function SignIn() {
         <p className="mt-1 text-sm text-slate-700">Watch your swarms live and steer them.</p>
         {notice && (
           <p role="status" className="mt-4 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="session-notice">
-            {notice}
+            {plainText(notice)}
           </p>
         )}
         <label htmlFor={id} className="mt-4 block text-sm font-medium text-slate-800">

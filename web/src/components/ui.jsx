@@ -1,6 +1,6 @@
 // Small building blocks shared by the views.
 import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react';
-import { percent, statusMeta } from '../logic/index.js';
+import { percent, plainText, statusMeta } from '../logic/index.js';
 
 export function Badge({ table, status, className = '' }) {
   const meta = statusMeta(table, status);
@@ -52,10 +52,10 @@ export function ErrorNote({ error, children }) {
   const msg =
     error?.code === 'permission-denied'
       ? 'You are not allowed to read this (Firestore refused it). Your role may not include it.'
-      : (error?.message ?? String(error ?? ''));
+      : plainText(error?.message ?? String(error ?? ''));
   return (
     <p role="alert" className="rounded-md border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900">
-      {children ?? msg}
+      {typeof children === 'string' ? plainText(children) : (children ?? msg)}
     </p>
   );
 }

@@ -70,3 +70,24 @@ export function truncate(text, max = 160) {
   const s = String(text ?? '');
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
+
+// Characters that change how the text around them is drawn rather than what it says: bidi
+// embeddings, overrides and isolates (U+202A-202E, U+2066-2069: with an override a name ending
+// in ".exe" reads as one ending in ".txt") and C0/C1 controls but tab and newline (NUL, ESC).
+const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Outside text as it reads: the characters above removed, everything else kept. */
+export function plainText(s) {
+  return typeof s === 'string' ? s.replace(INVISIBLE, '') : s;
+}
+
+/** Every string of a document (plain objects and arrays) through plainText; Timestamps and other
+ *  class instances are kept as they are. */
+export function plainDeep(value) {
+  if (typeof value === 'string') return plainText(value);
+  if (Array.isArray(value)) return value.map(plainDeep);
+  if (value && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plainDeep(v)]));
+  }
+  return value;
+}

@@ -5,3 +5,5 @@ export * from './graph.js';
 export * from './board.js';
 export * from './transcript.js';
 export * from './events.js';
+export * from './origin.js';
+export * from './timeline.js';

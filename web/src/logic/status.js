@@ -22,6 +22,7 @@ export const AGENT_STATUS = {
   idle: { label: 'Idle', tone: 'gray' },
   running: { label: 'Working', tone: 'green' },
   waiting_approval: { label: 'Waiting for approval', tone: 'violet' },
+  paused: { label: 'Paused', tone: 'amber' },
   stopped: { label: 'Stopped', tone: 'gray' },
   failed: { label: 'Failed', tone: 'red' },
 };
@@ -47,6 +48,7 @@ export const AGENT_FILL = {
   idle: '#e2e8f0',
   running: '#34d399',
   waiting_approval: '#c4b5fd',
+  paused: '#fcd34d',
   stopped: '#cbd5e1',
   failed: '#fca5a5',
 };
@@ -60,6 +62,13 @@ export function statusMeta(table, status) {
 export function swarmActions(status) {
   if (status === 'running') return ['pause', 'stop'];
   if (status === 'paused') return ['resume', 'stop'];
+  return [];
+}
+
+/** What a human may do to one agent in this status (the API enforces it again). */
+export function agentActions(status) {
+  if (status === 'paused') return ['resume'];
+  if (['idle', 'running', 'waiting_approval'].includes(status)) return ['pause'];
   return [];
 }
 

@@ -34,6 +34,17 @@ export function countBy(items, key) {
   return out;
 }
 
+/**
+ * What the swarm's agents were handed from its budget in advance (USD): the sum of their
+ * allowances. The swarm document's own `granted` is not kept up to date (grants are counted in
+ * budget shards the UI does not read, so that agents do not all write one document); it is read
+ * only when the agents are not at hand.
+ */
+export function reservedUsd(swarm, agents) {
+  if (!agents) return Number(swarm?.granted?.usd) || 0;
+  return agents.reduce((sum, a) => sum + (Number(a.allowance?.usd) || 0), 0);
+}
+
 /** Everything a swarm row or header shows. */
 export function swarmSummary(swarm, agents) {
   const budget = swarm?.budget ?? {};
@@ -50,7 +61,7 @@ export function swarmSummary(swarm, agents) {
     spentUsd: usage.cost_usd,
     budgetUsd: budget.usd ?? null,
     spendFraction: fraction(usage.cost_usd, budget.usd),
-    reservedUsd: Number(swarm?.granted?.usd) || 0,
+    reservedUsd: reservedUsd(swarm, agents),
     tokens: usage.tokens,
     budgetTokens: budget.tokens ?? null,
     tokenFraction: fraction(usage.tokens, budget.tokens),

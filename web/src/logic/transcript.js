@@ -1,6 +1,7 @@
 // An agent's transcript turned into readable steps. GET .../transcript answers JSON lines,
 // one per model call: {"object": "<sid>/<aid>/turns/<turn>-<id>/<seq>-call.json",
-// "record": {request, response, cost_usd}}; a read failing midway ends with {"error": {...}}.
+// "record": {request, response, cost_usd, context_edits}}; a read failing midway ends with
+// {"error": {...}}.
 
 const TURN_IN_OBJECT = /\/turns\/(\d+)-/;
 
@@ -25,7 +26,7 @@ export function parseJsonLines(text) {
     }
     if (obj?.record) {
       const m = TURN_IN_OBJECT.exec(obj.object ?? '');
-      records.push({ ...obj.record, turn: obj.record.turn ?? (m ? Number(m[1]) : null) });
+      records.push({ ...obj.record, turn: obj.record.turn ?? (m ? Number(m[1]) : null), object: obj.object ?? null });
     } else {
       records.push(obj);
     }
@@ -73,9 +74,107 @@ function firstLine(text, max = 120) {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
-/** One content block as {kind, title, body, isError}. */
+/** An http(s) URL to link to, as its parsed href; null for anything else (javascript:, data:,
+ *  relative or malformed), which is shown as text only. Search results and fetched pages come
+ *  from the web, so their URLs are outside data. */
+export function safeUrl(url) {
+  if (typeof url !== 'string') return null;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function link(url, title, extra = {}) {
+  const text = String(url ?? '');
+  return { url: text, href: safeUrl(text), title: String(title || text), ...extra };
+}
+
+/** A text block's citations (search results, fetched documents) as links: what it cites. */
+function citationsOf(block) {
+  return (Array.isArray(block?.citations) ? block.citations : []).map((c) =>
+    c?.url
+      ? link(c.url, c.title, { cited: c.cited_text ?? '' })
+      : { url: '', href: null, title: String(c?.document_title || c?.type || 'source'), cited: c?.cited_text ?? '' },
+  );
+}
+
+const SERVER_USE = {
+  web_search: (i) => `Searches the web: ${firstLine(i.query ?? '', 100)}`,
+  web_fetch: (i) => `Fetches ${firstLine(i.url ?? '', 100)}`,
+  bash_code_execution: (i) => `Runs code: ${firstLine(i.command ?? '', 100)}`,
+  code_execution: (i) => `Runs code: ${firstLine(i.code ?? i.command ?? '', 100)}`,
+  text_editor_code_execution: (i) => `Edits ${firstLine(i.path ?? '', 100)} (${i.command ?? 'edit'})`,
+};
+
+function toolError(content) {
+  const type = String(content?.type ?? '');
+  return type.endsWith('_error') ? String(content.error_code ?? 'error') : null;
+}
+
+function codeOutput(block) {
+  const c = block.content ?? {};
+  const error = toolError(c);
+  if (error) return { kind: 'code_result', title: `Code failed: ${error}`, body: pretty(c), isError: true, id: block.tool_use_id };
+  if ('stdout' in c || 'stderr' in c || 'return_code' in c) {
+    const code = Number(c.return_code ?? 0);
+    return {
+      kind: 'code_result',
+      title: `Code output (exit ${code}): ${firstLine(c.stdout || c.stderr)}`,
+      body: String(c.stdout ?? ''),
+      stderr: String(c.stderr ?? ''),
+      returnCode: code,
+      isError: code !== 0,
+      id: block.tool_use_id,
+    };
+  }
+  // A text editor's result: a file viewed, created or changed.
+  return { kind: 'code_result', title: `Editor: ${c.type ?? 'result'}`, body: String(c.content ?? '') || pretty(c), id: block.tool_use_id };
+}
+
+/** One content block as {kind, title, body, isError}; search results and fetched pages carry
+ *  `links`, a text block its `citations`, code its `stderr` and `returnCode`. */
 export function describeBlock(block) {
   switch (block?.type) {
+    case 'server_tool_use': {
+      const input = block.input ?? {};
+      const title = (SERVER_USE[block.name] ?? ((i) => `${block.name}(${firstLine(JSON.stringify(i), 80)})`))(input);
+      return { kind: 'server_tool_use', title, body: block.name?.includes('code') && input.command ? String(input.command) : pretty(input), name: block.name, id: block.id };
+    }
+    case 'web_search_tool_result': {
+      const error = toolError(block.content);
+      if (error) return { kind: 'search_results', title: `Search failed: ${error}`, body: pretty(block.content), isError: true, links: [], id: block.tool_use_id };
+      const hits = (Array.isArray(block.content) ? block.content : []).filter((r) => r?.type === 'web_search_result');
+      const links = hits.map((r) => link(r.url, r.title, { age: r.page_age ?? '' }));
+      return {
+        kind: 'search_results',
+        title: `${links.length} search result${links.length === 1 ? '' : 's'}${links[0] ? `: ${firstLine(links[0].title, 80)}` : ''}`,
+        body: '',
+        links,
+        id: block.tool_use_id,
+      };
+    }
+    case 'web_fetch_tool_result': {
+      const c = block.content ?? {};
+      const error = toolError(c);
+      if (error) return { kind: 'fetched_page', title: `Fetch failed: ${error}`, body: pretty(c), isError: true, links: [], id: block.tool_use_id };
+      const doc = c.content ?? {};
+      const source = doc.source ?? {};
+      const body = source.type === 'text' ? String(source.data ?? '') : `(${source.media_type ?? source.type ?? 'document'}, not shown)`;
+      return {
+        kind: 'fetched_page',
+        title: `Fetched: ${firstLine(doc.title || c.url, 100)}`,
+        body,
+        links: [link(c.url, doc.title, { age: c.retrieved_at ? `retrieved ${c.retrieved_at}` : '' })],
+        id: block.tool_use_id,
+      };
+    }
+    case 'bash_code_execution_tool_result':
+    case 'code_execution_tool_result':
+    case 'text_editor_code_execution_tool_result':
+      return codeOutput(block);
     case 'text': {
       const turn = parseTurnText(block.text);
       if (turn) {
@@ -92,7 +191,8 @@ export function describeBlock(block) {
           inbox,
         };
       }
-      return { kind: 'text', title: firstLine(block.text), body: block.text ?? '' };
+      const citations = citationsOf(block);
+      return { kind: 'text', title: firstLine(block.text), body: block.text ?? '', ...(citations.length ? { citations } : {}) };
     }
     case 'tool_use': {
       const input = block.input ?? {};
@@ -108,6 +208,9 @@ export function describeBlock(block) {
         id: block.id,
       };
     }
+    case 'compaction':
+      // The API summarized the context here: what came before is in the earlier calls.
+      return { kind: 'compaction', title: `Context compacted: ${firstLine(block.content ?? '(no summary)')}`, body: String(block.content ?? '') };
     case 'tool_result': {
       const text = resultText(block.content);
       return {
@@ -141,6 +244,20 @@ function usageOf(response) {
   };
 }
 
+/** What the API's context edits did to a call ("cleared 8 tool results", "compacted"). */
+export function contextEditsText(edits) {
+  return (Array.isArray(edits) ? edits : [])
+    .map((e) => {
+      if (e?.type === 'compact_20260112') return 'compacted';
+      if (e?.type === 'clear_tool_uses_20250919') {
+        const n = Number(e.cleared_tool_uses) || 0;
+        return `cleared ${n} tool result${n === 1 ? '' : 's'}`;
+      }
+      return String(e?.type ?? 'edited');
+    })
+    .join(', ');
+}
+
 /** Records -> steps: what went in, what came out, what it cost. */
 export function transcriptSteps(records) {
   return (records ?? []).map((r, i) => {
@@ -151,13 +268,15 @@ export function transcriptSteps(records) {
     return {
       n: i + 1,
       turn: r.turn ?? null,
+      object: r.object ?? null, // its transcript object: the timeline opens a call by it
       model: request.model ?? response.model ?? '',
       costUsd: Number(r.cost_usd) || 0,
       usage: usageOf(response),
       stopReason: response.stop_reason ?? '',
+      contextEdits: contextEditsText(r.context_edits),
       input,
       output,
-      toolCalls: output.filter((b) => b.kind === 'tool_use').map((b) => b.name),
+      toolCalls: output.filter((b) => b.kind === 'tool_use' || b.kind === 'server_tool_use').map((b) => b.name),
     };
   });
 }

@@ -2,7 +2,7 @@ import { collection, doc, limit, orderBy, query, where } from 'firebase/firestor
 import { useId, useState } from 'react';
 import { routes } from '../api.js';
 import { Badge, Button, Empty, ErrorNote, fieldClass, Loading, Meter, useAction } from '../components/ui.jsx';
-import { AGENT_STATUS, can, count, fraction, TERMINAL_SWARM, usd } from '../logic/index.js';
+import { AGENT_STATUS, agentActions, can, count, fraction, TERMINAL_SWARM, usd } from '../logic/index.js';
 import { useLiveDoc, useLiveQuery, useNow, useSession } from '../live.js';
 import { AGENT_TABS, href } from '../router.js';
 import { MessageItem } from './Messages.jsx';
@@ -10,7 +10,7 @@ import { Transcript } from './Transcript.jsx';
 
 const TAB_LABELS = { transcript: 'Transcript', inbox: 'Inbox', sent: 'Sent' };
 
-export default function AgentView({ sid, aid, tab }) {
+export default function AgentView({ sid, aid, tab, focus }) {
   const agent = useLiveDoc((db) => doc(db, 'swarms', sid, 'agents', aid), ['agent', sid, aid]);
   const swarm = useLiveDoc((db) => doc(db, 'swarms', sid), ['swarm', sid]);
   if (agent.error) return <ErrorNote error={agent.error} />;
@@ -29,6 +29,7 @@ export default function AgentView({ sid, aid, tab }) {
           <span data-testid="agent-status" data-status={a.status}>
             <Badge table={AGENT_STATUS} status={a.status} />
           </span>
+          {swarm.doc && !TERMINAL_SWARM.has(swarm.doc.status) && <AgentControls sid={sid} aid={aid} status={a.status} />}
           <span className="text-sm text-slate-700">
             {a.role === 'lead' ? 'lead' : a.role_description || 'teammate'} · {a.model}
             {a.parent_id ? ` · started by ${a.parent_id}` : ''}
@@ -62,7 +63,7 @@ export default function AgentView({ sid, aid, tab }) {
           ))}
         </ul>
       </nav>
-      {tab === 'transcript' && <Transcript sid={sid} aid={aid} version={a.conv_version ?? 0} />}
+      {tab === 'transcript' && <Transcript sid={sid} aid={aid} version={a.conv_version ?? 0} focus={focus} />}
       {tab === 'inbox' && <Mail sid={sid} field="to" aid={aid} empty="No message to this agent yet." />}
       {tab === 'sent' && <Mail sid={sid} field="from" aid={aid} empty="This agent has sent no message yet." />}
     </div>
@@ -100,16 +101,36 @@ function Usage({ agent: a }) {
   );
 }
 
+const AGENT_ACTIONS = { pause: ['Pause agent', 'paused'], resume: ['Resume agent', 'resumed'] };
+
+/** Pause or resume this one agent; the rest of the swarm goes on. */
+function AgentControls({ sid, aid, status }) {
+  const { session, role } = useSession();
+  const [busy, run] = useAction();
+  if (!can.steer(role)) return null;
+  return agentActions(status).map((action) => (
+    <Button key={action} variant="secondary" disabled={busy} onClick={() => run(() => session.api.post(routes.agentAction(sid, aid, action), {}), `${aid} ${AGENT_ACTIONS[action][1]}.`)}>
+      {AGENT_ACTIONS[action][0]}
+    </Button>
+  ));
+}
+
 function SendMessage({ sid, aid }) {
   const { session, role } = useSession();
   const [body, setBody] = useState('');
+  const [interrupt, setInterrupt] = useState(false);
   const [busy, run] = useAction();
   const id = useId();
   if (!can.steer(role)) return null;
   async function submit(e) {
     e.preventDefault();
-    const ok = await run(() => session.api.post(routes.message(sid, aid), { body: body.trim() }), `Message sent to ${aid}.`);
-    if (ok !== undefined) setBody('');
+    const payload = interrupt ? { body: body.trim(), interrupt: true } : { body: body.trim() };
+    const said = interrupt ? `${aid} interrupted.` : `Message sent to ${aid}.`;
+    const ok = await run(() => session.api.post(routes.message(sid, aid), payload), said);
+    if (ok !== undefined) {
+      setBody('');
+      setInterrupt(false);
+    }
   }
   return (
     <form onSubmit={submit} className="flex flex-wrap items-end gap-2 rounded-lg border border-slate-200 bg-white p-3">
@@ -119,8 +140,12 @@ function SendMessage({ sid, aid }) {
         </label>
         <textarea id={id} rows={2} required value={body} onChange={(e) => setBody(e.target.value)} className={fieldClass} placeholder="It lands in the agent's inbox and wakes it." />
       </div>
+      <label className="flex items-center gap-1 text-sm">
+        <input type="checkbox" checked={interrupt} onChange={(e) => setInterrupt(e.target.checked)} data-testid="interrupt" />
+        Interrupt: stop its current answer, read this first
+      </label>
       <Button type="submit" variant="primary" disabled={busy || !body.trim()}>
-        Send
+        {interrupt ? 'Interrupt' : 'Send'}
       </Button>
     </form>
   );

@@ -1,6 +1,6 @@
 import { useId, useState } from 'react';
 import { routes } from '../api.js';
-import { APPROVAL_STATUS, ago, can, clock } from '../logic/index.js';
+import { APPROVAL_STATUS, ago, can, clock, plainText } from '../logic/index.js';
 import { Badge, Button, Empty, fieldClass, useAction } from '../components/ui.jsx';
 import { useNow, useSession } from '../live.js';
 import { href } from '../router.js';
@@ -35,6 +35,21 @@ export function ApprovalList({ approvals, sid, showSwarm = false }) {
   );
 }
 
+// An external (MCP) call held for the decision, shown whole: approving runs exactly this.
+function ExternalCall({ call }) {
+  return (
+    <div className="mt-2 rounded-md border border-amber-200 bg-amber-50 p-2" data-testid="external-call">
+      <p className="text-xs text-amber-950">
+        External call on MCP server <strong>{call.server}</strong>: tool <code>{call.tool}</code>. Approving runs
+        this call once, with exactly these arguments, when the agent next wakes; rejecting sends nothing.
+      </p>
+      <pre className="mt-1 max-h-64 overflow-auto whitespace-pre-wrap break-words text-xs text-slate-900">
+        {plainText(JSON.stringify(call.arguments ?? {}, null, 2))}
+      </pre>
+    </div>
+  );
+}
+
 function ApprovalCard({ approval: a, sid, showSwarm, now }) {
   const { session, role } = useSession();
   const [comment, setComment] = useState('');
@@ -61,7 +76,7 @@ function ApprovalCard({ approval: a, sid, showSwarm, now }) {
           in swarm <a className="underline" href={href.swarm(sid, 'approvals')}>{sid}</a>
         </p>
       )}
-      <p className="mt-1 whitespace-pre-wrap break-words text-slate-800">{a.detail}</p>
+      {a.call ? <ExternalCall call={a.call} /> : <p className="mt-1 whitespace-pre-wrap break-words text-slate-800">{a.detail}</p>}
       <p className="mt-1 text-xs text-slate-600">
         asked <time title={clock(a.created_at)}>{ago(a.created_at, now)}</time>
         {a.decided_by && ` · ${a.status} by ${a.decided_by}`}

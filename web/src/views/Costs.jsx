@@ -1,8 +1,9 @@
 import { agentCost, agentTokens, count, fraction, swarmSummary, usd } from '../logic/index.js';
 import { Meter } from '../components/ui.jsx';
 import { href } from '../router.js';
+import { CostChart } from './CostChart.jsx';
 
-export function Costs({ sid, swarm, agents }) {
+export function Costs({ sid, swarm, agents, turns }) {
   const sum = swarmSummary(swarm, agents);
   const budget = swarm.budget ?? {};
   const top = Math.max(...agents.map(agentCost), 0);
@@ -18,6 +19,7 @@ export function Costs({ sid, swarm, agents }) {
           from the budget in advance; what they did not spend stays unspent.
         </p>
       </div>
+      <CostChart turns={turns} />
       <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white">
         <table className="w-full text-left text-sm" data-testid="cost-table">
           <caption className="px-3 py-2 text-left text-sm font-semibold">Cost and tokens per agent</caption>

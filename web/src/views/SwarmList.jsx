@@ -1,8 +1,8 @@
 import { collection, limit, orderBy, query } from 'firebase/firestore';
-import { useId, useState } from 'react';
+import { useEffect, useId, useState } from 'react';
 import { routes } from '../api.js';
 import { Badge, Button, Empty, ErrorNote, fieldClass, Loading, Meter, useAction } from '../components/ui.jsx';
-import { ago, AGENT_STATUS, can, clock, count, SWARM_STATUS, swarmSummary, truncate, usd } from '../logic/index.js';
+import { ago, AGENT_STATUS, can, clock, count, plainText, SWARM_STATUS, swarmOrigin, swarmSummary, truncate, usd } from '../logic/index.js';
 import { useLiveQuery, useNow, useSession } from '../live.js';
 import { href, navigate } from '../router.js';
 
@@ -63,13 +63,20 @@ function SwarmRow({ swarm, now }) {
   const sum = swarmSummary(swarm, agents.docs);
   const working = sum.agentsByStatus.running ?? 0;
   const waiting = sum.agentsByStatus.waiting_approval ?? 0;
+  const origin = swarmOrigin(swarm.created_by); // what started it: API, webhook, schedule, Pub/Sub
   return (
     <tr className="align-top hover:bg-slate-50" data-testid="swarm-row" data-swarm={swarm.id} data-loaded={agents.docs ? 'true' : 'false'}>
       <td className="max-w-md px-3 py-2">
         <a href={href.swarm(swarm.id)} className="font-medium text-sky-800 underline-offset-2 hover:underline">
           {truncate(swarm.goal, 120)}
         </a>
-        <div className="text-xs text-slate-600">{swarm.id}</div>
+        <div className="text-xs text-slate-600">
+          {swarm.id} ·{' '}
+          <span data-testid="swarm-origin" data-origin={origin.kind} title={swarm.created_by ?? ''}>
+            {origin.label}
+            {origin.detail && `: ${origin.detail}`}
+          </span>
+        </div>
       </td>
       <td className="px-3 py-2">
         <Badge table={SWARM_STATUS} status={swarm.status} />
@@ -98,7 +105,6 @@ function SwarmRow({ swarm, now }) {
       </td>
       <td className="hidden px-3 py-2 text-xs text-slate-700 lg:table-cell">
         <time title={clock(swarm.created_at)}>{ago(swarm.created_at, now)}</time>
-        {swarm.created_by && <div>by {swarm.created_by}</div>}
       </td>
     </tr>
   );
@@ -110,8 +116,18 @@ function NewSwarm() {
   const [goal, setGoal] = useState('');
   const [model, setModel] = useState('');
   const [budget, setBudget] = useState('');
+  const [template, setTemplate] = useState('');
+  const [templates, setTemplates] = useState([]);
   const [busy, run] = useAction();
-  const ids = { goal: useId(), model: useId(), budget: useId() };
+  const ids = { goal: useId(), model: useId(), budget: useId(), template: useId() };
+  useEffect(() => {
+    // The team templates a swarm may start from (GET /api/templates); none listed if it fails.
+    if (!open || !session) return;
+    session.api
+      .get(routes.templates)
+      .then((out) => setTemplates(Array.isArray(out?.templates) ? out.templates : []))
+      .catch(() => setTemplates([]));
+  }, [open, session]);
   if (!open) {
     return (
       <Button variant="primary" onClick={() => setOpen(true)}>
@@ -124,6 +140,7 @@ function NewSwarm() {
     const body = { goal: goal.trim() };
     if (model.trim()) body.model = model.trim();
     if (budget !== '') body.budget = { usd: Number(budget) };
+    if (template) body.template = template;
     const out = await run(() => session.api.post(routes.swarms, body), 'Swarm started.');
     if (out?.swarm_id) navigate(href.swarm(out.swarm_id));
   }
@@ -137,6 +154,19 @@ function NewSwarm() {
           Goal
         </label>
         <textarea id={ids.goal} required rows={3} value={goal} onChange={(e) => setGoal(e.target.value)} className={fieldClass} placeholder="What should the team achieve?" />
+      </div>
+      <div>
+        <label htmlFor={ids.template} className="text-sm font-medium">
+          Team template <span className="font-normal text-slate-600">(optional: its lead instructions, teammates, tools and budget)</span>
+        </label>
+        <select id={ids.template} value={template} onChange={(e) => setTemplate(e.target.value)} className={fieldClass} data-testid="template-select">
+          <option value="">none</option>
+          {templates.map((t) => (
+            <option key={t.name} value={t.name}>
+              {plainText(`${t.name}${t.description ? ` — ${t.description}` : ''}`)}
+            </option>
+          ))}
+        </select>
       </div>
       <div className="grid gap-3 sm:grid-cols-2">
         <div>

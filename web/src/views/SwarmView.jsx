@@ -1,9 +1,9 @@
 import { collection, doc, limit, orderBy, query } from 'firebase/firestore';
-import { useEffect, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState } from 'react';
 import { routes } from '../api.js';
 import { useKillSwitch } from '../components/KillSwitch.jsx';
 import { Badge, Button, Dialog, ErrorNote, Loading, Meter, useAction } from '../components/ui.jsx';
-import { can, count, sortAgents, SWARM_STATUS, swarmActions, swarmSummary, TERMINAL_SWARM, usd } from '../logic/index.js';
+import { can, count, plainText, sortAgents, SWARM_STATUS, swarmActions, swarmSummary, TERMINAL_SWARM, usd } from '../logic/index.js';
 import { useLiveDoc, useLiveQuery, useSession } from '../live.js';
 import { href, SWARM_TABS } from '../router.js';
 import { Activity } from './Activity.jsx';
@@ -12,9 +12,14 @@ import { Costs } from './Costs.jsx';
 import { Messages } from './Messages.jsx';
 import { Overview } from './Overview.jsx';
 import { TaskBoard } from './TaskBoard.jsx';
+import { Timeline } from './Timeline.jsx';
 
 export const MESSAGE_LIMIT = 300;
 export const EVENT_LIMIT = 300;
+export const ARTIFACT_LIMIT = 500;
+// The workspace's renderers (Markdown, highlighting, diff) load when the tab is first opened.
+const Workspace = lazy(() => import('./Workspace.jsx'));
+export const TURN_LIMIT = 1000; // the newest turns the timeline and the cost chart draw
 const RECENT_EVENTS = 8;
 
 const TAB_LABELS = {
@@ -22,6 +27,8 @@ const TAB_LABELS = {
   tasks: 'Tasks',
   messages: 'Messages',
   activity: 'Activity',
+  timeline: 'Timeline',
+  workspace: 'Workspace',
   costs: 'Costs',
   approvals: 'Approvals',
 };
@@ -34,6 +41,8 @@ const NEEDS = {
   tasks: ['tasks'],
   messages: ['messages'],
   activity: ['events'],
+  timeline: ['turns', 'messages', 'events'],
+  workspace: ['artifacts'],
   costs: [],
   approvals: [],
 };
@@ -62,6 +71,24 @@ function useSwarmData(sid, tab) {
     (db) => (needs.includes('recentEvents') && !events.docs ? query(collection(db, 'swarms', sid, 'events'), orderBy('at', 'desc'), limit(RECENT_EVENTS)) : null),
     ['recent-events', sid, needs.includes('recentEvents') && !events.docs],
   );
+  const { role } = useSession();
+  // Turn records only once a tab that draws them opens (then kept): not with the rest, where
+  // hundreds of them would hold up the task board's first snapshot.
+  const keepTurns = useRef(false);
+  keepTurns.current ||= tab === 'timeline' || tab === 'costs';
+  const turns = useLiveQuery(
+    (db) => (keepTurns.current ? query(collection(db, 'swarms', sid, 'turns'), orderBy('started_at', 'desc'), limit(TURN_LIMIT)) : null),
+    ['turns', sid, keepTurns.current],
+  );
+  // The kill switch is global: its audit (readable by operators and admins) gives its bands.
+  const audit = useLiveQuery(
+    (db) => (tab === 'timeline' && can.readAudit(role) ? query(collection(db, 'control', 'kill_switch', 'audit'), orderBy('at', 'desc'), limit(100)) : null),
+    ['audit', tab === 'timeline' && can.readAudit(role)],
+  );
+  const artifacts = useLiveQuery(
+    (db) => (on('artifacts') ? query(collection(db, 'swarms', sid, 'artifacts'), orderBy('path'), limit(ARTIFACT_LIMIT)) : null),
+    ['artifacts', sid, on('artifacts')],
+  );
   const sortedAgents = useMemo(() => (agents.docs ? sortAgents(agents.docs) : null), [agents.docs]);
   const data = {
     swarm: swarm.doc,
@@ -71,6 +98,9 @@ function useSwarmData(sid, tab) {
     events: events.docs,
     recentEvents: events.docs ?? recentEvents.docs,
     approvals: approvals.docs,
+    turns: turns.docs,
+    audit: audit.docs ?? [],
+    artifacts: artifacts.docs,
   };
   const ready = swarm.doc !== undefined && Boolean(agents.docs && approvals.docs) && needs.every((n) => data[n]);
   const complete = ready && Boolean(tasks.docs && messages.docs && events.docs);
@@ -83,7 +113,7 @@ function useSwarmData(sid, tab) {
   useEffect(() => {
     if (complete) requestAnimationFrame(() => performance.mark(`swarm-complete:${sid}`));
   }, [complete, sid]);
-  const error = swarm.error || agents.error || tasks.error || messages.error || events.error || approvals.error || recentEvents.error;
+  const error = swarm.error || agents.error || tasks.error || messages.error || events.error || approvals.error || recentEvents.error || artifacts.error || turns.error;
   return { ...data, ready, complete, error };
 }
 
@@ -126,10 +156,38 @@ export function SwarmView({ sid, tab }) {
           {tab === 'tasks' && <TaskBoard tasks={data.tasks} agents={data.agents} sid={sid} />}
           {tab === 'messages' && <Messages sid={sid} messages={data.messages} agents={data.agents} />}
           {tab === 'activity' && <Activity events={data.events} />}
-          {tab === 'costs' && <Costs sid={sid} swarm={sw} agents={data.agents} />}
+          {tab === 'timeline' && <Timeline sid={sid} agents={data.agents} turns={data.turns} messages={data.messages} events={data.events} audit={data.audit} />}
+          {tab === 'workspace' && (
+            <Suspense fallback={<Loading what="Loading the workspace" />}>
+              <Workspace sid={sid} artifacts={data.artifacts} />
+            </Suspense>
+          )}
+          {tab === 'costs' && <Costs sid={sid} swarm={sw} agents={data.agents} turns={data.turns} />}
           {tab === 'approvals' && <Approvals sid={sid} approvals={data.approvals} />}
         </section>
       )}
+    </div>
+  );
+}
+
+// What the swarm's agents may reach: server tools, and each MCP server's policy per tool.
+function ToolPolicy({ tools }) {
+  if (!tools) return null;
+  const servers = Array.isArray(tools.mcp) ? tools.mcp : [];
+  const server = Object.keys(tools).filter((k) => k !== 'mcp');
+  return (
+    <div className="mt-2 text-xs text-slate-700" data-testid="tool-policy">
+      {server.length > 0 && <p>Server tools: {plainText(server.join(', '))}</p>}
+      {servers.map((s) => (
+        <p key={s.name} className="break-words">
+          MCP server <strong>{s.name}</strong> ({s.url}):{' '}
+          {plainText(
+            Object.entries(s.policy ?? {})
+              .map(([tool, level]) => `${tool} ${level}`)
+              .join(' · '),
+          )}
+        </p>
+      ))}
     </div>
   );
 }
@@ -161,6 +219,7 @@ function SwarmHeader({ swarm, agents, killEngaged }) {
               <strong>Outcome:</strong> {swarm.summary}
             </p>
           )}
+          <ToolPolicy tools={swarm.tools} />
         </div>
         <SwarmActions swarm={swarm} />
       </div>

@@ -2,7 +2,8 @@
 // tests/e2e/test_web_ui.py starts the stack, the web server and a seeded swarm, then runs this.
 //
 // Env: WEB_URL (the web server), KEYS (JSON {admin, operator, viewer} API keys), SEED_SID (a
-// seeded swarm with 20 agents, 200 tasks and a pending approval), SCREENSHOTS (folder),
+// seeded swarm with 20 agents, 200 tasks and a pending approval), RESEARCH_SID and RESEARCH (a
+// research swarm run with server tools, and its scenario's data), SCREENSHOTS (folder),
 // CHROMIUM (default /usr/bin/chromium). Prints one line per step and a closing
 // "N passed, N failed" line; exits non-zero on the first failure.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,12 +13,21 @@ import { chromium } from 'playwright-core';
 const WEB = process.env.WEB_URL ?? 'http://127.0.0.1:58080';
 const KEYS = JSON.parse(process.env.KEYS ?? '{}');
 const SEED = process.env.SEED_SID;
+// A completed swarm of the model server's `research` scenario, and that scenario's data (the
+// search results, the fetched page and the code output its researcher was answered with).
+const RESEARCH_SID = process.env.RESEARCH_SID;
+const RESEARCH = JSON.parse(process.env.RESEARCH ?? '{}');
 const SHOTS = process.env.SCREENSHOTS ?? join(import.meta.dirname, '../../../test-artifacts/screenshots');
 const GOAL = 'Write a short field guide to running a bake sale';
 const RENDER_BUDGET_MS = 1000;
+// Markup, script and handler injections, a javascript: link and a bidi override, as a goal.
+const HOSTILE = 'Fix the [/] bug <script>alert(1)</script> <img src=x onerror="window.__pwned=1;alert(2)"> "><svg onload=alert(3)> {{7*7}} [link](javascript:alert(5)) \u202eevil\u202c list[int]';
+// As the UI shows it: the bidi override (which would draw "evil" as "live") removed.
+const HOSTILE_SHOWN = HOSTILE.replace(/[\u202a-\u202e\u2066-\u2069]/g, '');
 mkdirSync(SHOTS, { recursive: true });
 
 const timings = {};
+const ctx = {}; // the page, for steps written as functions of their own
 let passed = 0;
 const log = (...a) => console.log(...a);
 
@@ -63,6 +73,118 @@ async function unlabelled(page) {
 
 const text = async (loc) => (await loc.textContent())?.trim();
 
+// -- the timeline (views/Timeline.jsx), its own steps --------------------------------------------
+
+async function timelineLive() {
+  const page = ctx.page;
+  await page.goto(WEB);
+  await page.getByRole('button', { name: 'New swarm' }).click();
+  await page.getByLabel('Goal').fill(GOAL);
+  await page.getByRole('button', { name: 'Start swarm' }).click();
+  await page.waitForURL(/#\/swarms\/s-/);
+  const lsid = decodeURIComponent(page.url().split('#/swarms/')[1].split('/')[0]);
+  await page.getByRole('link', { name: 'Timeline' }).click();
+  // Live: bars appear while the swarm runs, with no reload (onSnapshot).
+  const counts = [];
+  let midShot = false;
+  const deadline = Date.now() + 90000;
+  while (Date.now() < deadline) {
+    const bars = Number((await page.getByTestId('swarm-timeline').getAttribute('data-bars').catch(() => null)) ?? 0);
+    const status = await page.getByTestId('swarm-status').getAttribute('data-status').catch(() => null);
+    if (!counts.length || counts.at(-1).bars !== bars) counts.push({ bars, status });
+    if (!midShot && bars >= 2 && status === 'running') {
+      await shot(page, '22-timeline-live-running');
+      midShot = true;
+    }
+    if (status === 'completed' && bars > 0) break;
+    await page.waitForTimeout(100);
+  }
+  log(`     live timeline bar counts: ${counts.map((c) => `${c.bars}${c.status === 'running' ? '' : ` (${c.status})`}`).join(' → ')}`);
+  assert(counts.some((c) => c.status === 'running' && c.bars > 0), 'turns were drawn while the swarm ran');
+  assert(new Set(counts.map((c) => c.bars)).size >= 2, 'the timeline grew live');
+  const final = await page.locator('[data-testid=timeline-bar]').count();
+  assert(final >= 4, `a bar per finished turn (${final})`);
+  const lanes = await page.locator('[data-testid=timeline-bar]').evaluateAll((bs) => new Set(bs.map((b) => b.dataset.agent)).size);
+  assert(lanes >= 2, 'turns in more than one lane');
+  assert((await page.locator('[data-testid=timeline-arrow]').count()) > 0, 'messages drawn as arrows');
+  assert((await page.locator('[data-testid=timeline-mark]').count()) > 0, 'task claims and completions marked');
+  await shot(page, '23-timeline-live-completed');
+  // A lead turn (one with a model call) opens the lead's transcript at that call: by keyboard,
+  // as the bars are buttons (a pointer may land on an arrow drawn across it).
+  await page.locator('[data-testid=timeline-bar][data-agent=lead][data-has-calls=true]').first().focus();
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`#/swarms/${lsid}/agents/lead\\?turn=`));
+  const focused = page.locator('[data-testid=transcript-step][data-focused=true]');
+  await focused.waitFor();
+  assert((await focused.count()) === 1, 'one call is marked');
+  await shot(page, '24-timeline-opens-transcript');
+}
+
+async function timelineSeeded() {
+  const page = ctx.page;
+  await page.goto(`${WEB}/#/swarms/${SEED}`);
+  await page.locator('[data-testid=swarm-view][data-complete=true]').waitFor();
+  // Timed in the page, from the click on the tab to the frame after the timeline is drawn
+  // (the mark views/Timeline.jsx sets): run 0 also waits for the turns' first snapshot.
+  const runs = [];
+  for (let i = 0; i < 4; i++) {
+    await page.evaluate(() => {
+      performance.clearMarks();
+      window.__t0 = performance.now();
+    });
+    await page.getByRole('link', { name: 'Timeline' }).click();
+    await page.locator('[data-testid=timeline-bar]').nth(99).waitFor();
+    // The mark is set in the frame after the bars are drawn: wait for that frame (bounded).
+    await page
+      .waitForFunction(
+        (sid) => performance.getEntriesByType('mark').some((m) => m.name.startsWith(`timeline-drawn:${sid}:`) && !m.name.endsWith(':0')),
+        SEED,
+        { timeout: 5000 },
+      )
+      .catch(() => null);
+    runs.push(
+      await page.evaluate((sid) => {
+        const drawn = performance.getEntriesByType('mark').find((m) => m.name.startsWith(`timeline-drawn:${sid}:`) && !m.name.endsWith(':0'));
+        return { drawn_ms: drawn ? Math.round(drawn.startTime - window.__t0) : null, bars: Number(drawn?.name.split(':').at(-1)) };
+      }, SEED),
+    );
+    if (i < 3) {
+      await page.getByRole('link', { name: 'Agents' }).click();
+      await page.locator('[data-testid=graph-node]').nth(19).waitFor();
+    }
+  }
+  const drawn = runs.slice(1).map((r) => r.drawn_ms).sort((x, y) => x - y);
+  timings.timeline_seeded = { first_run: runs[0], runs: runs.slice(1), drawn_median_ms: drawn[1] };
+  log(`     timeline timings: ${JSON.stringify(timings.timeline_seeded)}`);
+  assert(runs.every((r) => r.drawn_ms != null && r.bars >= 100), 'the timeline marked each draw');
+  const lanes = await page.locator('[data-testid=timeline-bar]').evaluateAll((bs) => new Set(bs.map((b) => b.dataset.agent)).size);
+  assert(lanes === 20, `a lane of turns per agent (${lanes})`);
+  assert((await page.locator('[data-testid=timeline-band]').count()) > 0, 'the pause (an earlier step) is a band');
+  await shot(page, '25-timeline-seeded');
+  const all = Number(await page.getByTestId('swarm-timeline').getAttribute('data-bars'));
+  const t1 = Date.now();
+  for (let i = 0; i < 4; i++) await page.getByRole('button', { name: 'Zoom in' }).click();
+  const zoomed = Number(await page.getByTestId('swarm-timeline').getAttribute('data-bars'));
+  timings.timeline_seeded.zoom_4x_ms = Date.now() - t1;
+  assert(zoomed < all, `zooming in shows fewer turns (${zoomed} of ${all})`);
+  // Scrub to the start: the window keeps its span and shows other turns.
+  // Set as a dragged slider does: the native setter, then an input event (React's onChange).
+  await page.getByTestId('timeline-scrub').evaluate((el) => {
+    const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+    set.call(el, String(Number(el.min) + 60000));
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await page.getByRole('button', { name: 'Follow live' }).waitFor();
+  await shot(page, '26-timeline-seeded-zoomed-scrubbed');
+  await page.getByRole('button', { name: 'Follow live' }).click();
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid=swarm-timeline]')?.dataset.bars) === n, all);
+  await page.getByRole('link', { name: 'Costs' }).click();
+  const chart = page.getByTestId('cost-chart');
+  await chart.waitFor();
+  assert(Number(await chart.getAttribute('data-points')) >= 100, 'cost over time from every turn record');
+  await shot(page, '27-costs-over-time');
+}
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -70,6 +192,7 @@ async function main() {
   });
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
+  ctx.page = page;
   page.setDefaultTimeout(15000);
   const consoleErrors = [];
   page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
@@ -127,6 +250,13 @@ async function main() {
         await page.locator(`[data-testid=swarm-row][data-swarm="${SEED}"] a`).first().click();
         await page.locator('[data-testid=swarm-view][data-complete=true]').waitFor();
         await page.locator('[data-testid=graph-node]').nth(19).waitFor();
+        // Both marks are set in the frame after their render: wait for that frame (bounded).
+        await page
+          .waitForFunction(() => {
+            const sid = location.hash.split('/')[2];
+            return performance.getEntriesByName(`swarm-first-view:${sid}`).length && performance.getEntriesByName(`swarm-complete:${sid}`).length;
+          }, null, { timeout: 5000 })
+          .catch(() => null);
         runs.push(
           await page.evaluate(() => {
             const at = (name) => Math.round(performance.getEntriesByName(name)[0].startTime - window.__t0);
@@ -183,6 +313,65 @@ async function main() {
       await shot(page, '08-approval-decided');
     });
 
+    await step('the Workspace tab: a Markdown artifact rendered safely, its history and a diff', async () => {
+      // tests/e2e/test_web_ui.py wrote report.md twice into the seeded swarm's workspace.
+      await page.goto(`${WEB}/#/swarms/${SEED}/workspace`);
+      await page.getByTestId('workspace-files').waitFor();
+      await page.getByRole('button', { name: 'report.md' }).click();
+      const md = page.getByTestId('artifact-markdown');
+      await md.locator('h1').waitFor();
+      assert((await text(md.locator('h1'))) === 'Bake sale report', 'the heading is rendered');
+      assert((await md.locator('strong').count()) === 1 && (await md.locator('li').count()) === 2, 'emphasis and the list are rendered');
+      assert((await md.locator('script, img').count()) === 0, 'no element is made of the HTML in the file');
+      assert((await md.textContent()).includes('<script>window.__pwned=1</script>'), 'the HTML shows as text');
+      assert(!(await page.evaluate(() => window.__pwned)), 'no script from the file ran');
+      await page.locator('[data-testid=artifact-history] li').nth(1).waitFor();
+      await shot(page, '08d-workspace-markdown');
+      await page.getByRole('button', { name: 'Compare v1 with v2' }).click();
+      const diff = page.getByTestId('artifact-diff');
+      await diff.waitFor();
+      const added = await diff.locator('[data-diff=added]').allTextContents();
+      const removed = await diff.locator('[data-diff=removed]').allTextContents();
+      assert(added.join('\n').includes('+ - cakes: 14') && removed.join('\n').includes('- - cakes: 12'), `the diff shows the change: ${added} / ${removed}`);
+      await shot(page, '08e-workspace-diff');
+    });
+
+    await step("a research swarm: its cited report in the Workspace tab, and the researcher's searches, fetched page, code output and citations in its transcript", async () => {
+      const urls = RESEARCH.search.map((h) => h.url);
+      await page.goto(`${WEB}/#/swarms/${RESEARCH_SID}/workspace`);
+      await page.getByTestId('workspace-files').waitFor();
+      await page.getByRole('button', { name: 'research/report.md' }).click();
+      const md = page.getByTestId('artifact-markdown');
+      await md.locator('h1').waitFor();
+      const cited = await md.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      assert(urls.every((u) => cited.includes(u)), `the report links its sources: ${cited}`);
+      await shot(page, '08f-research-report');
+
+      await page.goto(`${WEB}/#/swarms/${RESEARCH_SID}/agents/researcher`);
+      await page.locator('[data-testid=transcript-step]').first().waitFor();
+      const results = page.locator('[data-testid=search-result]');
+      await results.first().waitFor();
+      const links = results.locator('a');
+      const shown = await links.evaluateAll((as) => as.map((a) => [a.getAttribute('href'), a.textContent, a.getAttribute('rel'), a.getAttribute('target')]));
+      assert(
+        JSON.stringify(shown.map(([href, title]) => [href, title])) === JSON.stringify(RESEARCH.search.map((h) => [h.url, h.title])),
+        `every search result is shown as its link and title: ${JSON.stringify(shown)}`,
+      );
+      assert(shown.every(([, , rel, target]) => rel.includes('noopener') && target === '_blank'), 'result links open apart from the app');
+      assert((await text(results.first())).includes(RESEARCH.search[0].page_age), 'a result shows its page age');
+      const fetched = page.locator('details[data-kind=fetched_page]');
+      assert((await fetched.count()) === 1, 'the fetched page is shown');
+      assert((await fetched.locator('[data-testid=fetched-url] a').getAttribute('href')) === urls[0], 'with its URL');
+      assert((await fetched.locator('pre').textContent()).includes(RESEARCH.page.text.trim()), 'and its text');
+      const code = page.locator('details[data-kind=code_result]');
+      assert((await code.count()) === 1, 'the code run is shown');
+      assert((await code.locator('pre').first().textContent()) === RESEARCH.code.stdout, 'with its output, as printed');
+      const citations = await page.locator('[data-testid=citation] a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      assert(urls.every((u) => citations.includes(u)), `the text cites the results under it: ${citations}`);
+      assert((await page.locator('details[data-kind=server_tool_use]').count()) === 3, 'the search, the fetch and the command are shown');
+      await shot(page, '08g-research-transcript');
+    });
+
     await step('message an agent, pause and resume the swarm through the API', async () => {
       await page.goto(`${WEB}/#/swarms/${SEED}/agents/worker-01/inbox`);
       await page.getByLabel('Message worker-01').fill('Please prioritise chapter 3.');
@@ -194,6 +383,35 @@ async function main() {
       await page.locator('[data-testid=swarm-status][data-status=paused]').waitFor();
       await page.getByRole('button', { name: 'Resume' }).click();
       await page.locator('[data-testid=swarm-status][data-status=running]').waitFor();
+    });
+
+    await step('a hostile goal shows as text in the header, messages and activity, and runs nothing', async () => {
+      // Every view with more cases (NUL, escape sequences, 100 kB lines): web/src/views/hostile.test.js.
+      const dialogs = [];
+      const onDialog = (d) => dialogs.push(d.message()) && d.dismiss();
+      page.on('dialog', onDialog);
+      const injected = () =>
+        page.evaluate(() => document.querySelectorAll('img, iframe, [onerror], [onload], a[href^="javascript"]').length + (window.__pwned ? 100 : 0));
+      await page.goto(WEB);
+      await page.getByRole('button', { name: 'New swarm' }).click();
+      await page.getByLabel('Goal').fill(HOSTILE);
+      await page.getByRole('button', { name: 'Start swarm' }).click();
+      await page.waitForURL(/#\/swarms\/s-/);
+      const hsid = decodeURIComponent(page.url().split('#/swarms/')[1].split('/')[0]);
+      const view = page.getByTestId('swarm-view');
+      await view.waitFor();
+      assert((await view.locator('h1').textContent()) === HOSTILE_SHOWN, 'the goal is shown as typed');
+      await page.getByRole('button', { name: 'Stop', exact: true }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Stop the swarm' }).click();
+      await page.locator('[data-testid=swarm-status][data-status=killed]').waitFor();
+      await page.getByRole('link', { name: 'Messages' }).click();
+      await page.getByTestId('message-stream').getByText(`Goal: ${HOSTILE_SHOWN}`, { exact: true }).waitFor();
+      await page.getByRole('link', { name: 'Activity' }).click();
+      await page.getByTestId('timeline').getByText(`Swarm started: ${HOSTILE_SHOWN}`, { exact: true }).waitFor();
+      assert((await injected()) === 0, 'markup became elements or ran');
+      await shot(page, '08c-hostile-text');
+      page.off('dialog', onDialog);
+      assert(dialogs.length === 0, `a script ran: ${dialogs.join(' | ')}`);
     });
 
     let sid;
@@ -225,6 +443,13 @@ async function main() {
       assert(seen.agents >= 4, 'the lead spawned teammates, shown live');
       await shot(page, '10-live-swarm-completed');
       await page.getByRole('link', { name: 'Tasks' }).click();
+      // The board fills from its own snapshot after the tab opens: wait for it, then judge.
+      await page
+        .waitForFunction(() => {
+          const all = document.querySelectorAll('[data-testid=task-card]').length;
+          return all > 0 && all === document.querySelectorAll('[data-column=done] [data-testid=task-card]').length;
+        }, null, { timeout: 15000 })
+        .catch(() => null);
       const done = await page.locator('[data-column=done] [data-testid=task-card]').count();
       assert(done > 0 && done === (await page.locator('[data-testid=task-card]').count()), 'every task is done');
       await page.getByRole('link', { name: 'Messages' }).click();
@@ -253,6 +478,9 @@ async function main() {
       await page.getByTestId('mail-to').waitFor();
       await shot(page, '15-agent-inbox');
     });
+
+    await step('timeline: a live demo swarm fills in as it runs, a turn opens its transcript at that call', timelineLive);
+    await step('timeline: the seeded 20-agent swarm draws, zooms and scrubs; cost over time on Costs (render time measured)', timelineSeeded);
 
     let halted;
     await step('engage the kill switch (reason, confirm): a new swarm halts', async () => {

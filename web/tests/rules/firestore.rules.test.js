@@ -24,7 +24,7 @@ if (!host) throw new Error('FIRESTORE_EMULATOR_HOST is not set: start a Firestor
 
 let env;
 const S = 'swarms/s-1';
-const LIVE = ['agents/lead', 'tasks/t1', 'messages/m1', 'events/e1', 'approvals/a1', 'artifacts/k1'];
+const LIVE = ['agents/lead', 'tasks/t1', 'messages/m1', 'events/e1', 'approvals/a1', 'artifacts/k1', 'artifacts/k1/versions/00000001', 'turns/tu1'];
 const INTERNAL = ['processed/x', 'budget_days/2025-01-01', 'api_keys/k', 'users/u', `${S}/effects/tu1`, 'control/kill_switch/audit/1'];
 
 const as = (role) => env.authenticatedContext(`${role}-user`, { role }).firestore();
@@ -76,7 +76,7 @@ describe.each(['viewer', 'operator', 'admin'])('a %s reads the live state', (rol
     await assertSucceeds(getDoc(doc(db, S)));
     await assertSucceeds(getDocs(collection(db, 'swarms')));
     for (const p of LIVE) await assertSucceeds(getDoc(doc(db, `${S}/${p}`)));
-    for (const c of ['agents', 'tasks', 'messages', 'events', 'approvals', 'artifacts']) {
+    for (const c of ['agents', 'tasks', 'messages', 'events', 'approvals', 'artifacts', 'artifacts/k1/versions', 'turns']) {
       await assertSucceeds(getDocs(collection(db, `${S}/${c}`)));
     }
     await assertSucceeds(getDoc(doc(db, 'control/kill_switch')));
@@ -86,6 +86,8 @@ describe.each(['viewer', 'operator', 'admin'])('a %s reads the live state', (rol
 
   it('never the internals: effects, processed markers, API keys, users', async () => {
     const db = as(role);
+    // Only the versions of an artifact are readable beneath it, nothing else deeper.
+    await assertFails(getDoc(doc(db, `${S}/artifacts/k1/other/x`)));
     for (const p of [`${S}/effects/tu1`, 'processed/x', 'api_keys/k', 'users/u']) await assertFails(getDoc(doc(db, p)));
     await assertFails(getDocs(collection(db, `${S}/effects`)));
   });

@@ -3,6 +3,7 @@
 from cloudswarm.api.routes import (  # noqa: F401  (imported for their registrations)
     agents,
     approvals,
+    artifacts,
     auth,
     control,
     feed,
@@ -10,6 +11,7 @@ from cloudswarm.api.routes import (  # noqa: F401  (imported for their registrat
     meta,
     swarms,
     tasks,
+    templates,
     transcripts,
     webhooks,
 )

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-
-from cloudswarm import runtime
-from cloudswarm.api import ops
 from cloudswarm.api.routing import Call, route
 from cloudswarm.api.schemas import ApprovalList, ApprovalOut, ApprovalQuery, Decision
-from cloudswarm.gcp.fs import translated
 
 
 @route(
@@ -18,24 +12,19 @@ from cloudswarm.gcp.fs import translated
 )  # fmt: skip
 def list_approvals(call: Call, sid: str):
     """Approval requests, newest first, optionally by status."""
-    ops.swarm(sid)
+    call.services.store.get_swarm(sid)
     q = call.query
-    query = runtime.store().p.approvals(sid)
-    if q.status:
-        query = query.where(filter=FieldFilter("status", "==", q.status))
-    query = query.order_by("created_at", direction=firestore.Query.DESCENDING).limit(q.limit)
-    with translated("list approvals"):
-        return {"approvals": [{"id": s.id, **s.to_dict()} for s in query.stream()]}
+    return {"approvals": call.services.store.list_approvals(sid, status=q.status, limit=q.limit)}
 
 
 def _decide(call: Call, sid: str, approval_id: str, approve: bool) -> dict:
-    ops.swarm(sid)
+    call.services.store.get_swarm(sid)
     comment = (call.body.comment or "").strip()
-    d = runtime.store().decide_approval(
+    d = call.services.store.decide_approval(
         sid, approval_id, approve=approve, actor=call.principal.actor, comment=comment
     )
     # The decision is in the agent's inbox: wake it to read it.
-    runtime.bus().ring(sid, d["agent_id"])
+    call.services.bus.ring(sid, d["agent_id"])
     return {**d, "comment": comment or None}
 
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from google.cloud import firestore
-
-from cloudswarm import runtime, service
 from cloudswarm.api.routing import Call, route
 from cloudswarm.api.schemas import KillChange, KillSwitch
-from cloudswarm.gcp.fs import translated
 
 AUDIT_SHOWN = 20
 
@@ -15,18 +11,11 @@ AUDIT_SHOWN = 20
 @route("GET", "/api/kill-switch", tag="kill-switch", response=KillSwitch)
 def get_kill_switch(call: Call):
     """The switch's state, and for operators and admins its most recent changes."""
-    store = runtime.store()
+    store = call.services.store
     if not call.principal.allows("operator"):
         # Who changed it and why is for those who may change it (as in the UI).
         return {**store.get_kill_switch(), "audit": []}
-    audit = (
-        store.p.kill_switch()
-        .collection("audit")
-        .order_by("at", direction=firestore.Query.DESCENDING)
-        .limit(AUDIT_SHOWN)
-    )
-    with translated("read kill switch audit"):
-        entries = [s.to_dict() for s in audit.stream()]
+    entries = store.kill_switch_audit(AUDIT_SHOWN)
     return {**store.get_kill_switch(), "audit": entries}
 
 
@@ -36,7 +25,7 @@ def get_kill_switch(call: Call):
 )  # fmt: skip
 def engage_kill_switch(call: Call):
     """Stop every model call in every swarm now. Nothing queued is lost."""
-    return service.set_kill_switch(
+    return call.services.ops.set_kill_switch(
         engaged=True, actor=call.principal.actor, reason=call.body.reason.strip()
     )
 
@@ -47,6 +36,6 @@ def engage_kill_switch(call: Call):
 )  # fmt: skip
 def release_kill_switch(call: Call):
     """Release the switch; every agent with pending mail is woken."""
-    return service.set_kill_switch(
+    return call.services.ops.set_kill_switch(
         engaged=False, actor=call.principal.actor, reason=call.body.reason.strip()
     )

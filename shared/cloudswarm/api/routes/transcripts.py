@@ -7,11 +7,9 @@ import logging
 
 import flask
 
-from cloudswarm import runtime
 from cloudswarm.api.routing import Call, route
 from cloudswarm.api.schemas import TranscriptQuery
 from cloudswarm.errors import CloudSwarmError, NotFound
-from cloudswarm.gcp.journal import Journal
 
 log = logging.getLogger("cloudswarm.api")
 
@@ -26,14 +24,14 @@ def get_transcript(call: Call, sid: str, aid: str):
     The answer streams: an object read failing midway ends the stream with an
     {"error": {...}} line, since the status has been sent by then.
     """
-    runtime.store().get_agent(sid, aid)
-    blobs, bucket = runtime.blobs(), runtime.settings().bucket("transcripts")
-    names = Journal(blobs, bucket).transcript_objects(sid, aid)[: call.query.limit]
+    call.services.store.get_agent(sid, aid)
+    transcripts = call.services.transcripts
+    names = transcripts.transcript_objects(sid, aid)[: call.query.limit]
 
     def lines():
         for name in names:
             try:
-                record = blobs.get_json(bucket, name)
+                record = transcripts.read_transcript(name)
             except NotFound:
                 continue  # deleted since the listing
             except CloudSwarmError as e:

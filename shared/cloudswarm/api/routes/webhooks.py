@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
-from cloudswarm import service
-from cloudswarm.api import deps, webhooks
+from cloudswarm.api import webhooks
 from cloudswarm.api.config import config
 from cloudswarm.api.errors import ApiError, rate_limited
 from cloudswarm.api.routing import Call, route
 from cloudswarm.api.schemas import WebhookAccepted
-from cloudswarm.core import pricing
 from cloudswarm.core.models import Budget
 
 log = logging.getLogger("cloudswarm.api.webhooks")
@@ -29,8 +27,8 @@ def receive_webhook(call: Call, name: str):
     """
     cfg, request, raw = config(), call.request, call.raw()
     d = webhooks.verify(name, request.headers, raw, cfg.webhook_tolerance_s, log)
-    webhooks.claim_signature(deps.db(), d, cfg.webhook_tolerance_s)
-    allowed, retry = deps.limiter().hit(f"webhook:{name}", cfg.webhook_rate_per_min)
+    webhooks.claim_signature(call.services.deliveries, d, cfg.webhook_tolerance_s)
+    allowed, retry = call.services.limiter.hit(f"webhook:{name}", cfg.webhook_rate_per_min)
     if not allowed:
         raise rate_limited(retry)
     if d.event == "ping" or (d.spec.events is not None and d.event not in d.spec.events):
@@ -44,15 +42,17 @@ def receive_webhook(call: Call, name: str):
     if not isinstance(payload, dict):
         raise ApiError(422, "validation_failed", "the body must be a JSON object")
     goal = webhooks.render(d.spec.template, payload)
-    if d.spec.model:
-        pricing.canonical_model(d.spec.model)
-    sid, created = service.start_swarm(
+    # The model, tools and context are checked by start_swarm, as for every way a swarm starts.
+    sid, created = call.services.ops.start_swarm(
         goal,
         actor=f"webhook:{name}",
         model=d.spec.model,
         budget=Budget(**d.spec.budget.model_dump()) if d.spec.budget else None,
         request_id=f"webhook:{name}:{d.delivery_id}",
         template=f"webhook:{name}",
+        tools=d.spec.tools,
+        context=d.spec.context,
+        team=d.spec.team,
     )
     if not created:
         raise ApiError(409, "replayed", f"delivery {d.delivery_id} was already processed")

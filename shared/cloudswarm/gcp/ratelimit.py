@@ -1,4 +1,4 @@
-"""Rate limits per API key (or per webhook), counted in Firestore so every instance shares them.
+"""The API's rate-limit counters, kept in Firestore so every instance shares them.
 
 The bucket is always a server-side identity (a verified key id, a configured webhook name),
 never anything the client merely asserts in a header. Fixed one-minute windows; each window's
@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from google.cloud import firestore
 
@@ -28,14 +29,16 @@ WINDOW_S = 60
 class Window:
     bucket: str
     index: int
-    refs: tuple  # every shard of this window
+    refs: tuple[firestore.DocumentReference, ...]  # every shard of this window
 
     @property
     def retry_after(self) -> float:
         return (self.index + 1) * WINDOW_S - time.time()
 
 
-class RateLimiter:
+class FirestoreRateLimiter:
+    """The API's ``RateLimiter`` (cloudswarm.api.services) over Firestore shard documents."""
+
     def __init__(self, db: firestore.Client, shards: int = 4):
         self.db, self.shards = db, shards
 
@@ -56,7 +59,7 @@ class RateLimiter:
         return Window(bucket, index, refs)
 
     @staticmethod
-    def count(window: Window, snaps: Sequence) -> int:
+    def count(window: Window, snaps: Sequence[Any]) -> int:
         paths = {r.path for r in window.refs}
         return sum(int(s.get("n") or 0) for s in snaps if s.exists and s.reference.path in paths)
 

@@ -1,0 +1,1 @@
+"""The MCP adapter: external tools on remote MCP servers, through the official SDK."""
