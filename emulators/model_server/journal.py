@@ -24,6 +24,7 @@ class Entry:
     credential: str | None = None  # fingerprint() of the key or token sent, never the value
     model: str | None = None
     agent: str | None = None
+    swarm: str | None = None  # from the request's <turn> block, like the agent
     stream: bool = False
     status: int = 0
     error: dict | None = None

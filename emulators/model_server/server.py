@@ -146,14 +146,20 @@ def _compact_size(request: dict) -> int:
     return len(json.dumps(request, separators=(",", ":")).encode())
 
 
-def _agent_of(body) -> str | None:
+def _agent_of(body) -> tuple[str | None, str | None]:
+    """The agent and the swarm a request is for, from its latest ``<turn>`` block."""
     try:
-        agent = view_of(body).agent
+        turn = view_of(body).turn or {}
+        agent = turn.get("agent")
         if agent is None:
             agent = (body.get("metadata") or {}).get("user_id")
-        return str(agent) if agent is not None else None
+        swarm = turn.get("swarm")
+        return (
+            str(agent) if agent is not None else None,
+            str(swarm) if swarm is not None else None,
+        )
     except Exception:  # the request may be malformed in any way; the log is best effort
-        return None
+        return None, None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -324,7 +330,7 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(body, dict):
             entry.model = body.get("model") if isinstance(body.get("model"), str) else None
             entry.stream = body.get("stream") is True
-            entry.agent = _agent_of(body)
+            entry.agent, entry.swarm = _agent_of(body)
             entry.request_bytes = _compact_size(body)
         return body, body
 
@@ -347,7 +353,7 @@ class Handler(BaseHTTPRequestHandler):
             request["model"] = vertex.model
         entry.model = request.get("model") if isinstance(request.get("model"), str) else None
         entry.stream = request.get("stream") is True
-        entry.agent = _agent_of(request)
+        entry.agent, entry.swarm = _agent_of(request)
         entry.request_bytes = _compact_size(request)
         return request
 
