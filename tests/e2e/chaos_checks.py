@@ -29,9 +29,10 @@ CHAOS_ENV = {
 }
 STALL_S = 3  # a stalled stream is silent longer than the model timeout
 # A turn invocation that neither calls the model nor consumes mail (busy, idle, inactive) is
-# cheap, but a hot loop makes them without end. Each model request and each message legitimately
-# causes a few (a doorbell and its duplicate, a coalesced re-ring, a retry, a watchdog), for the
-# swarm and for each agent alike.
+# cheap, but a hot loop makes them without end. Each model request, each message and each turn
+# that failed legitimately causes a few (a doorbell and its duplicate, a coalesced re-ring, a
+# retry, a watchdog; a failed turn's redelivered doorbell and its duplicate find the dead turn's
+# lease held until it expires), for the swarm and for each agent alike.
 INVOCATIONS_PER_EVENT = 4
 SLACK = 10
 
@@ -193,10 +194,11 @@ def assert_chaos_invariants(
     assert spent <= granted["usd"] + 1e-9 <= budget + 2e-9, (spent, granted, budget)
 
     lines = turn_lines(run_dir, sid)
-    events = len(mine) + len(messages)
+    failed = Counter(r.get("agent_id") for r in turn_ends(run_dir, sid) if r["kind"] == "failed")
+    events = len(mine) + len(messages) + sum(failed.values())
     assert len(lines) <= INVOCATIONS_PER_EVENT * events, (len(lines), events)
     per_agent = Counter(r.get("agent_id") for r in lines)
-    causes = Counter(r["agent"] for r in mine) + Counter(m["to"] for m in messages)
+    causes = Counter(r["agent"] for r in mine) + Counter(m["to"] for m in messages) + failed
     loops = {
         a: (n, causes[a])
         for a, n in per_agent.items()
