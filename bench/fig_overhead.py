@@ -12,8 +12,9 @@ Three timings per round, interleaved so they share the machine's state:
   -> release, ended by the time agent_turn logs the outcome (logged right after release);
 - **engine**: the same turn run in this process (``run_turn`` with the real adapters), no hop;
 - **floor**: the turn's primitive operations, each issued alone with the raw clients, back to
-  back: the same Pub/Sub push hop (to a bare HTTP receiver), the lease transaction (3 reads,
-  1 write), the watchdog task, the conversation read, the inbox and board queries, the model
+  back: the same Pub/Sub push hop (to a bare HTTP receiver), the lease (3 reads at
+  once, then 1 write guarded by the agent's update time, as the turn takes it without a
+  transaction), the watchdog task, the conversation read, the inbox and board queries, the model
   call with the very request the turn sent, the transcript and conversation writes, the two step
   commits, the tool's effect transaction and the release transaction.
 
@@ -251,14 +252,20 @@ class Floor:
 
             body(db.transaction())
 
+        def guarded(reads, ref, data):
+            # The lease as the turn takes it (executor.run_unlocked): the documents read at one
+            # moment, then one write that holds only if the agent is still as it was read.
+            seen = {snap.reference.path: snap for snap in db.get_all(reads)}
+            batch = db.batch()
+            option = db.write_option(last_update_time=seen[ref.path].update_time)
+            batch.update(ref, data, option=option)
+            batch.commit()
+
         with self.counter.measure() as tally:
             wall0 = now()
             self.pub.publish(self.hop_topic, b"", probe=tag).result(timeout=30)
             parts["pubsub_push_hop"] = max(self.env.receiver.wait(tag) - wall0, 0.0)
-            timed(
-                "lease_txn",
-                lambda: txn([agent, swarm, kill], [(agent, "update", {"bench_floor": i})]),
-            )
+            timed("lease", lambda: guarded([agent, swarm, kill], agent, {"bench_floor": i}))
             timed("watchdog_task", lambda: self._task(aid))
             if shape["conv_read"]:
                 timed(
