@@ -127,6 +127,45 @@ def test_doorbells_at_once_take_the_lease_once_and_never_wait_on_a_lock(store, s
     assert log.read_text(errors="replace").count("Transaction lock timeout") == timeouts
 
 
+def test_agents_granted_at_once_all_get_their_allowance_without_a_lock_or_an_abort(store, stack):
+    """Agents woken together (a ring, a released kill switch) all take an allowance at once,
+    several from each budget shard. In transactions, each reads its shards and then all write
+    them: they abort each other (the emulator also waits out its lock timeout) and turns fall
+    back to retries. Each grant is read, decided and written if what it read is unchanged, so
+    one after another gets through, fail-closed and exact."""
+    log = stack.run_dir / "firestore.log"
+    timeouts = log.read_text(errors="replace").count("Transaction lock timeout")
+    n, chunk = 24, 0.05
+    sid, _ = store.create_swarm(
+        goal="ring", model="claude-sonnet-4-5", budget=Budget(usd=1.0), created_by="op"
+    )
+    names = [f"r{i:02d}" for i in range(n)]
+    for name in names:
+        spec = {"name": name, "model": "claude-sonnet-4-5", "instructions": "pass it on"}
+        rule = team.spawn_agent(sid, {"id": "lead"}, spec, max_agents=n + 1, max_depth=2)
+        assert not store.executor.run_effect(sid, f"tu-{name}", "spawn_agent", rule).is_error
+    day = budget.today()
+    start = threading.Barrier(n)
+
+    def grant(name: str) -> tuple:
+        start.wait()
+        return store.grant_allowance(
+            sid, name, {"usd": chunk}, {"usd": chunk}, daily_cap_usd=100, day=day
+        )
+
+    with ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(grant, names))
+
+    # $1 holds twenty $0.05 grants (one may draw from two shards): 20 granted, 4 refused.
+    granted = [g["usd"] for err, g in results if err is None]
+    assert granted == pytest.approx([chunk] * 20), results
+    refused = [err for err, _ in results if err is not None]
+    assert len(refused) == 4 and all("usd budget exhausted" in e for e in refused), refused
+    held = sum(store.get_agent(sid, name)["allowance"]["usd"] for name in names)
+    assert held == pytest.approx(1.0) == store.swarm_granted(sid)["usd"]
+    assert log.read_text(errors="replace").count("Transaction lock timeout") == timeouts
+
+
 def test_the_store_methods_carry_out_the_team_rules(store, sid):
     """What the turn engine and the API call: the rules' outcomes as each caller reads them
     (the rules themselves are held to both stores in tests/integration/contract/test_team.py)."""

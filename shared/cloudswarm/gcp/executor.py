@@ -112,6 +112,26 @@ class _SnapshotReader:
         raise TypeError("run_unlocked cannot guard a listing: run the rule with run()")
 
 
+def _guarded(db: firestore.Client, batch: Any, w: dc.Write, seen: Mapping[str, Any]) -> None:
+    """One of ``run_unlocked``'s writes, holding only if its document is as it was read: an
+    update (or a set) of a document read is an update on its update time; a set of a document
+    read as missing is a create, which fails if another caller created it meanwhile. A set is
+    written as an update of the fields it lists: fields it leaves out stay (the documents
+    written so hold the same fields at every write)."""
+    if w.path not in seen or w.op not in ("update", "set"):
+        raise TypeError(f"run_unlocked: {w.op} of {w.path}, not an update or set of a read")
+    ref = db.document(w.path)
+    fields = {k: _value(v) for k, v in w.fields.items()}
+    if seen[w.path] is not None:
+        if w.op == "set" and any("." in k or "`" in k for k in fields):
+            raise TypeError(f"run_unlocked: set of {w.path} with a field path for a name")
+        batch.update(ref, fields, option=db.write_option(last_update_time=seen[w.path]))
+    elif w.op == "set":
+        batch.create(ref, fields)
+    else:
+        raise TypeError(f"run_unlocked: update of {w.path}, which was missing when read")
+
+
 class FirestoreExecutor:
     def __init__(self, db: firestore.Client):
         self.db = db
@@ -175,17 +195,14 @@ class FirestoreExecutor:
                 return dc.Applied(outcome)
             batch = self.db.batch()
             for w in outcome.writes:
-                if w.op != "update" or reader.seen.get(w.path) is None:
-                    raise TypeError(f"run_unlocked: {w.op} of {w.path}, not an update of a read")
-                fields = {k: _value(v) for k, v in w.fields.items()}
-                guard = self.db.write_option(last_update_time=reader.seen[w.path])
-                batch.update(self.db.document(w.path), fields, option=guard)
+                _guarded(self.db, batch, w, reader.seen)
             with translated(what):
                 try:
                     batch.commit()
-                except (gexc.FailedPrecondition, gexc.Aborted):
-                    # Changed since it was read, or the write waited out a transaction's lock
-                    # (the emulator's lock timeout): nothing was written; decide again.
+                except (gexc.FailedPrecondition, gexc.Aborted, gexc.Conflict):
+                    # Changed (or created) since it was read, or the write waited out a
+                    # transaction's lock (the emulator's lock timeout): nothing was written;
+                    # decide again.
                     continue
             return dc.Applied(outcome)
         raise TransientError(

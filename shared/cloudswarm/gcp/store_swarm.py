@@ -197,7 +197,11 @@ class SwarmStore:
         rule = swarm_rules.grant_allowance(
             sid, aid, need, chunk, daily_cap_usd=daily_cap_usd, day=day
         )
-        outcome = self.executor.run(rule, what="grant allowance").outcome
+        # Without a transaction (run_unlocked): agents woken together grant at once, several
+        # from one budget shard; in transactions they aborted each other and fell back to
+        # retries (docs/bench.md, finding 12). Fail-closed all the same: each shard and the
+        # agent are written only if unchanged since they were read, else it decides again.
+        outcome = self.executor.run_unlocked(rule, what="grant allowance").outcome
         if isinstance(outcome, Refusal):
             return outcome.reason, {}
         return None, dict(outcome.result["grant"])

@@ -89,7 +89,8 @@ def grant(store, sid: str, usd: float, aid: str = "lead", chunk: float | None = 
     rule = swarm_rules.grant_allowance(
         sid, aid, {"usd": usd}, {"usd": usd if chunk is None else chunk}, daily_cap_usd=cap, day=DAY
     )
-    outcome = run(store, rule)
+    # As the store grants: without a transaction (FirestoreExecutor.run_unlocked).
+    outcome = store.executor.run_unlocked(rule, what="grant").outcome
     if isinstance(outcome, dc.Refusal):
         return outcome.reason, {}
     return None, dict(outcome.result["grant"])
