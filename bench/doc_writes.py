@@ -7,8 +7,14 @@ Firestore's guideline is about one sustained write per second per document.
 Projection to a swarm of ``AGENTS`` agents each turning every ``TURN_EVERY_S`` seconds, from the
 measured writes per turn:
 
-- a document of one agent (``agent``) or of one item (``task``, ``message``, ``effect``, ...) is
-  written by one agent's turns: its rate scales with that agent's turn rate;
+- an agent's document (``agent``) is written by that agent's own turns (the lease, its steps,
+  its release) and by doorbells that find it busy (``wake_pending``, set at most once per turn
+  of it): its writes per turn of its own agent, times that agent's turn rate (0.1/s). The busiest
+  is the agent document with the most writes per turn of its agent in the window (a doorbell's
+  write with no turn of its agent in the window counts as one turn's);
+- a document of one item (``task``, ``message``, ``effect``, ``event``, a turn's record) is
+  written a few times in its life, by the turns that touch it: at most once per such turn, so
+  its writes in the window over one turn period (10 s) bound its rate;
 - the ``swarm`` document is written by every agent's turns: its rate scales with the swarm's;
 - a shard (``counters``: a swarm's budget shards; ``day``: the daily cap's shards) takes the
   turns of the agents that hash to it: the kind's writes per turn, times the swarm's turn rate,
@@ -65,10 +71,18 @@ def busiest_share(n_shards: int, agents: int = AGENTS, prefix: str = "s/r") -> f
 
 
 def summarize(
-    before: Counter, after: Counter, *, sid: str, window_s: float, turns: int, agents: int
+    before: Counter,
+    after: Counter,
+    *,
+    sid: str,
+    window_s: float,
+    turns: int,
+    agents: int,
+    turns_by_agent: dict[str, int] | None = None,
 ) -> dict:
     """Per kind: documents written, total writes, the busiest document and its writes/s, writes
-    per turn, and the projected busiest rate at ``AGENTS`` agents."""
+    per turn, and the projected busiest rate at ``AGENTS`` agents. ``turns_by_agent``: the
+    turns each agent finished in the window."""
     from cloudswarm.core import shards
 
     diff = {p: after[p] - before.get(p, 0) for p in after if after[p] > before.get(p, 0)}
@@ -86,10 +100,14 @@ def summarize(
         if n > k["max"]:
             k["busiest"], k["max"] = path, n
     turns = max(turns, 1)
-    per_agent_turn_s = turns / window_s / max(agents, 1)
     target_agent_turn_s = 1 / TURN_EVERY_S
     target_swarm_turn_s = AGENTS / TURN_EVERY_S
     n_shards = {"counters": shards.SWARM_SHARDS, "day": shards.DAY_SHARDS}
+    per_own_turn = {
+        p: n / max((turns_by_agent or {}).get(p.rsplit("/", 1)[-1], 0), 1)
+        for p, n in mine.items()
+        if kind(p) == "agent"
+    }
     out = {}
     for k, v in sorted(by_kind.items()):
         scope = SCOPE.get(k, "agent")
@@ -97,8 +115,10 @@ def summarize(
             projected = v["max"] / turns * target_swarm_turn_s
         elif scope == "shard":
             projected = v["writes"] / turns * target_swarm_turn_s * busiest_share(n_shards[k])
-        else:  # a document one agent's turns write
-            projected = v["max"] / window_s * target_agent_turn_s / per_agent_turn_s
+        elif k == "agent":  # its own agent's turns (and doorbells, once per turn at most)
+            projected = max(per_own_turn.values()) * target_agent_turn_s
+        else:  # an item: a few writes in its life, one per turn that touches it at most
+            projected = v["max"] * target_agent_turn_s
         out[k] = {
             "docs": v["docs"],
             "writes": v["writes"],

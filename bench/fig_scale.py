@@ -23,10 +23,10 @@ an answer to the tool result). Agents 2 (a ring needs two), 10, 50, 100, 200.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import statistics
 import time
+from collections import Counter
 
 from bench import doc_writes, fixtures
 from bench.env import Env, wait_for
@@ -34,6 +34,8 @@ from bench.env import Env, wait_for
 SIZES = (2, 10, 50, 100, 200)
 LATENCY_S = 1.0
 WINDOW_S = 20.0
+WARMUP_S = 60.0  # at most, waiting for every agent to have turned once before the window
+NOT_LEASED = ("busy", "inactive", "missing")  # turn kinds that ran nothing
 
 
 def ring_scenario(names: list[str]) -> dict:
@@ -109,14 +111,16 @@ def _point(env: Env, n: int, window_s: float, latency_s: float, drain) -> dict:
         return [r for r in env.turn_log.turns[mark:] if r.get("swarm_id") == sid]
 
     # Warm up: every agent has finished a turn that did something (or a minute has passed).
-    warm = time.time()
-    with contextlib.suppress(TimeoutError):
+    warm, warmed = time.time(), True
+    try:
         wait_for(
             lambda: len({r["agent_id"] for r in turns() if r["kind"] == "done"}) == n,
-            60,
+            WARMUP_S,
             0.2,
             f"every one of {n} agents to turn",
         )
+    except TimeoutError:
+        warmed = False  # some agents take their first turn (and first allowance) in the window
     warmup_s = time.time() - warm
     writes_before = doc_writes.snapshot(env.writes_dir)
     start = time.time()
@@ -128,15 +132,24 @@ def _point(env: Env, n: int, window_s: float, latency_s: float, drain) -> dict:
     env.model.faults(latency_s=0)
     stuck = _wait_quiet(env, sid, names)
     done = [r for r in turns() if r["kind"] == "done" and start <= r["t"] < end]
+    # Turns that held the lease (and so wrote the agent's document), whatever their end.
+    leased = [r for r in turns() if r["kind"] not in NOT_LEASED and start <= r["t"] < end]
     other = [r for r in turns() if r["kind"] != "done"]
     delivery = _delivery(env, sid, names, start, end)
     lat = sorted(delivery["latencies"])
     writes = doc_writes.summarize(
-        writes_before, writes_after, sid=sid, window_s=end - start, turns=len(done), agents=n
+        writes_before,
+        writes_after,
+        sid=sid,
+        window_s=end - start,
+        turns=len(done),
+        agents=n,
+        turns_by_agent=dict(Counter(r["agent_id"] for r in leased)),
     )
     return {
         "agents": n,
         "warmup_s": round(warmup_s, 1),
+        "warmed": warmed,
         "stuck_leases": stuck,
         "turns": len(done),
         "turns_per_s": round(len(done) / (end - start), 3),

@@ -41,6 +41,8 @@ def test_the_projection_scales_each_kind_by_who_writes_it():
         {
             "swarms/s/agents/a0": 4 + 30,  # 3 writes/s on one agent's document
             "swarms/s/agents/a1": 10,
+            "swarms/s/agents/a2": 3,  # a doorbell's write, and no turn of a2 in the window
+            "swarms/s/messages/m1": 2,  # sent, then read
             "swarms/s": 5,  # 0.25 writes per turn on the swarm document
             "swarms/s/budget/1": 6,
             "swarms/s/budget/2": 4,  # counters: 10 writes, 0.5 per turn
@@ -48,11 +50,17 @@ def test_the_projection_scales_each_kind_by_who_writes_it():
             "swarms/s2/agents/a0": 99,
         }
     )
-    got = doc_writes.summarize(before, after, sid="s", window_s=10, turns=20, agents=10)
+    own = {"a0": 6, "a1": 1}  # the turns each agent finished in the window
+    got = doc_writes.summarize(
+        before, after, sid="s", window_s=10, turns=20, agents=10, turns_by_agent=own
+    )
     k = got["kinds"]
     assert k["agent"]["busiest"] == "agents/a0" and k["agent"]["busiest_per_s"] == 3.0
-    # A per-agent document follows its agent's turn rate: 0.2/s measured, 0.1/s projected.
-    assert k["agent"]["projected_per_s"] == pytest.approx(1.5)
+    # An agent's document follows its own agent's turns: a0 5 writes per turn, a1 10 (the
+    # busiest per turn), a2 3 (no turn: counted as one); at a turn every 10 s, 1/s for a1.
+    assert k["agent"]["projected_per_s"] == pytest.approx(1.0)
+    # An item is written at most once per turn that touches it: 2 writes in 10 s at most.
+    assert k["message"]["projected_per_s"] == pytest.approx(0.2)
     # The swarm document follows the swarm's: 0.25 per turn at 100 turns/s.
     assert k["swarm"]["projected_per_s"] == pytest.approx(25.0)
     share = doc_writes.busiest_share(shards.SWARM_SHARDS)
@@ -60,3 +68,25 @@ def test_the_projection_scales_each_kind_by_who_writes_it():
     assert 1 / shards.SWARM_SHARDS <= share < 2 / shards.SWARM_SHARDS
     assert (got["busiest_kind"], got["projected_kind"]) == ("agent", "swarm")
     assert got["projected_per_s"] == pytest.approx(25.0)
+
+
+def test_the_projection_is_made_from_the_largest_point_that_had_warmed_up():
+    from bench import report
+
+    def point(agents: int, warmed: bool, projected: float, kind: str) -> dict:
+        writes = {
+            "busiest_per_s": 0.5,
+            "busiest_kind": "agent",
+            "projected_per_s": projected,
+            "projected_kind": kind,
+        }
+        return {"agents": agents, "warmed": warmed, "doc_writes": writes}
+
+    steady = [point(50, True, 0.8, "agent"), point(100, True, 0.6, "agent")]
+    row = report._hot_docs({"points": [*steady, point(200, False, 7.9, "counters")]})
+    assert row is not None and row["met"] is True
+    assert "from the 100-agent point: 0.60/s (agent)" in row["measured"]
+    assert "200 agents, still warming up: 7.90/s (counters)" in row["measured"]
+    # A steady point over the guideline fails the row.
+    row = report._hot_docs({"points": [point(50, True, 1.2, "swarm"), point(200, False, 0.1, "x")]})
+    assert row is not None and row["met"] is False
