@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
 from cloudswarm.core.decisions import Decision, Rule
 from cloudswarm.core.pricing import Tariff
@@ -182,7 +182,7 @@ class ModelResponse(Protocol):
         ...
 
     @property
-    def context_management(self) -> dict[str, Any] | None:
+    def context_management(self) -> Doc | None:
         """What the API's context edits did to the request: {applied_edits: [...]}."""
         ...
 
