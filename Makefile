@@ -13,7 +13,7 @@ export GOOGLE_CLOUD_PROJECT ?= cloudswarm-local
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
 
-prereqs: ## Check what setup cannot install itself (gcloud emulators, Java, Node)
+prereqs: ## Check what setup cannot install itself (gcloud emulators, Java, Node, Terraform)
 	@$(PYTHON) emulators/prereqs.py
 
 setup: prereqs $(VENV)/.stamp $(TASKS_VENV)/.stamp $(CHECKOV_VENV)/.stamp web-setup ## Install everything (idempotent): venvs, web packages, Chromium

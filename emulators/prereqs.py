@@ -57,6 +57,11 @@ def problems() -> list[str]:
         found.append(
             "Node.js 20+ with npm is missing (the web UI): `apt-get install -y nodejs npm`"
         )
+    if not shutil.which("terraform"):
+        found.append(
+            "Terraform (1.5+) is missing; `make deploy` and the tests of terraform/ run it: "
+            "https://developer.hashicorp.com/terraform/install"
+        )
     return found
 
 

@@ -4,10 +4,12 @@ environment (chaos settings, short leases)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pytest
 
@@ -28,20 +30,26 @@ def reset_runtime() -> None:
         getattr(runtime, name).cache_clear()
 
 
-@pytest.fixture(scope="module")
-def full_stack(request, tmp_path_factory) -> Iterator[Stack]:
-    """The `full` profile (or the module's STACK_PROFILE); a module sets FUNCTION_ENV for the
-    functions' extra settings."""
-    extra = getattr(request.module, "FUNCTION_ENV", {})
+@contextlib.contextmanager
+def running_stack(
+    run_dir: Path,
+    function_env: Mapping[str, str],
+    *,
+    profile: str = "full",
+    environ: Mapping[str, str] | None = None,
+) -> Iterator[Stack]:
+    """The stack in ``run_dir``, with ``function_env`` in this process's environment (which the
+    functions inherit) and no ANTHROPIC_API_KEY, this process's clients pointed at it; down,
+    and the clients forgotten, on the way out."""
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in extra.items():
-            mp.setenv(key, value)  # the functions inherit this process's environment
+        for key, value in function_env.items():
+            mp.setenv(key, value)
         mp.delenv("ANTHROPIC_API_KEY", raising=False)
         stack = Stack(
-            run_dir=tmp_path_factory.mktemp("e2e-stack"),
+            run_dir=run_dir,
             port_offset=E2E_PORT_OFFSET,
-            profile=getattr(request.module, "STACK_PROFILE", "full"),
-            environ=stack_environ(),
+            profile=profile,
+            environ=dict(environ) if environ is not None else stack_environ(),
         )
         stack.up()
         try:
@@ -52,6 +60,18 @@ def full_stack(request, tmp_path_factory) -> Iterator[Stack]:
         finally:
             stack.down()
             reset_runtime()
+
+
+@pytest.fixture(scope="module")
+def full_stack(request, tmp_path_factory) -> Iterator[Stack]:
+    """The `full` profile (or the module's STACK_PROFILE); a module sets FUNCTION_ENV for the
+    functions' extra settings."""
+    with running_stack(
+        tmp_path_factory.mktemp("e2e-stack"),
+        getattr(request.module, "FUNCTION_ENV", {}),
+        profile=getattr(request.module, "STACK_PROFILE", "full"),
+    ) as stack:
+        yield stack
 
 
 class ModelServer:

@@ -28,7 +28,7 @@ from cloudswarm.api import webhooks
 from emulators.config import LOCAL_MCP_SECRET, resolve_ports
 from emulators.stack import Stack
 from tests.conftest import stack_environ, wait_until
-from tests.e2e.conftest import E2E_PORT_OFFSET, ModelServer, reset_runtime
+from tests.e2e.conftest import E2E_PORT_OFFSET, ModelServer, running_stack
 
 PLANTED = {
     "model key": "sk-ant-planted-" + secrets.token_hex(20),
@@ -60,23 +60,15 @@ def planted_stack(tmp_path_factory) -> Iterator[Stack]:
         "CLOUDSWARM_WEBHOOK_SECRETS": json.dumps(hooks),
     }
     model_url = f"http://127.0.0.1:{resolve_ports({}, E2E_PORT_OFFSET)['model']}"
-    with pytest.MonkeyPatch.context() as mp:
+    function_env = {
         # A real key sends the functions to the real API; this one goes to the local server.
-        mp.setenv("ANTHROPIC_BASE_URL", model_url)
+        "ANTHROPIC_BASE_URL": model_url,
         # The functions (which inherit this environment) write their spans into the run folder.
-        mp.setenv("CLOUDSWARM_TRACING", "file")
-        mp.setenv("CLOUDSWARM_TRACING_DIR", str(run_dir / "traces"))
-        mp.delenv("ANTHROPIC_API_KEY", raising=False)
-        stack = Stack(run_dir=run_dir, port_offset=E2E_PORT_OFFSET, profile="full", environ=environ)
-        stack.up()
-        try:
-            for key, value in stack.env().items():
-                mp.setenv(key, value)
-            reset_runtime()
-            yield stack
-        finally:
-            stack.down()
-            reset_runtime()
+        "CLOUDSWARM_TRACING": "file",
+        "CLOUDSWARM_TRACING_DIR": str(run_dir / "traces"),
+    }
+    with running_stack(run_dir, function_env, environ=environ) as stack:
+        yield stack
 
 
 def test_no_secret_value_reaches_a_log_a_transcript_or_a_document(planted_stack):

@@ -19,9 +19,9 @@ import pytest
 import requests
 
 from emulators.stack import Stack
-from tests.conftest import stack_environ, wait_until
+from tests.conftest import wait_until
 from tests.e2e.chaos_checks import CHAOS_ENV
-from tests.e2e.conftest import E2E_PORT_OFFSET, ModelServer, reset_runtime, wait_for_status
+from tests.e2e.conftest import ModelServer, running_stack, wait_for_status
 
 TRACE_ID = secrets.token_hex(16)
 CALLER_SPAN = secrets.token_hex(8)
@@ -37,22 +37,8 @@ def traced_stack(tmp_path_factory) -> Iterator[Stack]:
         "CLOUDSWARM_TRACING": "file",
         "CLOUDSWARM_TRACING_DIR": str(run_dir / "traces"),
     }
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in function_env.items():
-            mp.setenv(key, value)  # the functions inherit this process's environment
-        mp.delenv("ANTHROPIC_API_KEY", raising=False)
-        stack = Stack(
-            run_dir=run_dir, port_offset=E2E_PORT_OFFSET, profile="full", environ=stack_environ()
-        )
-        stack.up()
-        try:
-            for key, value in stack.env().items():
-                mp.setenv(key, value)
-            reset_runtime()
-            yield stack
-        finally:
-            stack.down()
-            reset_runtime()
+    with running_stack(run_dir, function_env) as stack:
+        yield stack
 
 
 def read_spans(folder: Path) -> list[dict]:

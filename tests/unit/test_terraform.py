@@ -207,10 +207,17 @@ def all_tf_text() -> str:
 # ------------------------------------------------------------------------------------ style
 
 
-def test_terraform_fmt_check():
+def _terraform() -> str:
+    """The terraform binary: a prerequisite of `make setup` (emulators/prereqs.py), so its
+    absence fails the test rather than skipping it."""
     terraform = shutil.which("terraform")
     if terraform is None:
-        pytest.skip("terraform is not installed here (fmt is checked where it is)")
+        pytest.fail("terraform is not on PATH: see `make prereqs`")
+    return terraform
+
+
+def test_terraform_fmt_check():
+    terraform = _terraform()
     result = subprocess.run(
         [terraform, "fmt", "-check", "-recursive", "-diff", str(TF)],
         capture_output=True,
@@ -650,9 +657,7 @@ def _hcl_block(text: str, opening: str) -> str:
 def _terraform_schedules(tmp_path: Path, schedules: dict) -> subprocess.CompletedProcess:
     """Real Terraform, offline (no provider): the real `schedules` variable and the real body
     expression, applied to `schedules`; the bodies come out as the `bodies` output."""
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("terraform is not installed here (the variable is checked where it is)")
+    terraform = _terraform()
     variable = _hcl_block((TF / "variables.tf").read_text(), 'variable "schedules" {')
     bodies = _hcl_block((TF / "schedules.tf").read_text(), "schedule_bodies = {")
     (tmp_path / "main.tf").write_text(
