@@ -87,8 +87,8 @@ class _Reader:
         d = self.store.docs.get(path)
         return copy.deepcopy(d) if d is not None else None
 
-    def get_many(self, paths_: Sequence[str]) -> dict[str, Mapping[str, Any] | None]:
-        return {p: self.get(p) for p in paths_}
+    def get_many(self, paths_: Sequence[str]) -> dc.Found:
+        return dc.Found({p: self.get(p) for p in paths_})
 
     def list(self, collection: str, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
         return copy.deepcopy(self.store.collection(collection)[:limit])

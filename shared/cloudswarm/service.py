@@ -67,7 +67,8 @@ class Operations:
                 budget=asdict(budget) if budget else None,
                 mcp_url=os.environ.get("CLOUDSWARM_MCP_URL", LOCAL_MCP_URL),
             )
-            budget = Budget(**limits)
+            # The template's budget passed templates.validate: positive numbers on Budget's axes.
+            budget = Budget(**limits)  # type: ignore[arg-type]
             lead_instructions, template = templates.lead_instructions(tpl), team
         model = model or self.settings.default_model
         pricing.canonical_model(model)

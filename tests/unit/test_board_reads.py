@@ -26,9 +26,9 @@ class CountingReader:
         self.trips += 1
         return copy.deepcopy(self.docs.get(path))
 
-    def get_many(self, paths: Sequence[str]) -> dict[str, Mapping[str, Any] | None]:
+    def get_many(self, paths: Sequence[str]) -> dc.Found:
         self.trips += bool(paths)
-        return {p: copy.deepcopy(self.docs.get(p)) for p in paths}
+        return dc.Found({p: copy.deepcopy(self.docs.get(p)) for p in paths})
 
     def list(self, collection: str, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
         raise AssertionError("no board rule lists a collection")

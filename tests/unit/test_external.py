@@ -152,7 +152,7 @@ def test_a_result_is_capped_with_a_note():
 
 
 def test_spawn_refuses_mcp_wider_than_the_spawner():
-    from cloudswarm.core.decisions import Refusal, decide
+    from cloudswarm.core.decisions import Found, Refusal, decide
 
     class Reader:
         def __init__(self, docs):
@@ -162,7 +162,7 @@ def test_spawn_refuses_mcp_wider_than_the_spawner():
             return self.docs.get(path)
 
         def get_many(self, paths_):
-            return {p: self.docs.get(p) for p in paths_}
+            return Found({p: self.docs.get(p) for p in paths_})
 
         def list(self, collection, limit):
             return []

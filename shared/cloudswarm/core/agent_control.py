@@ -13,9 +13,6 @@ is counted: one without a turn has no stream to close.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from cloudswarm.core import paths
 from cloudswarm.core.decisions import (
     Decision,
@@ -30,27 +27,28 @@ from cloudswarm.core.decisions import (
 )
 from cloudswarm.core.documents import event_doc, message_doc
 from cloudswarm.core.models import TERMINAL_SWARM, AgentStatus, SwarmStatus, transition
+from cloudswarm.core.shapes import AgentDoc, JSONObject, MessageDoc, SwarmDoc, as_json
 
 INTERRUPT = "interrupt"  # the kind of an operator's interrupting message
 ACTIVE = frozenset({AgentStatus.IDLE, AgentStatus.RUNNING, AgentStatus.WAITING_APPROVAL})
 
 
-def interrupt_count(swarm: Mapping[str, Any], aid: str) -> int:
+def interrupt_count(swarm: SwarmDoc, aid: str) -> int:
     """How many times the agent's running turn has been told to stop, as the swarm says."""
     return int((swarm.get("interrupts") or {}).get(aid, 0))
 
 
-def interrupted(swarm: Mapping[str, Any], aid: str, seen: int) -> bool:
+def interrupted(swarm: SwarmDoc, aid: str, seen: int) -> bool:
     """Whether a turn that started when the count was ``seen`` must stop now."""
     return interrupt_count(swarm, aid) != seen
 
 
-def interrupts_first(inbox: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def interrupts_first(inbox: list[MessageDoc]) -> list[MessageDoc]:
     """The inbox with operators' interrupts ahead of older mail (each group keeps its order)."""
     return sorted(inbox, key=lambda m: m.get("kind") != INTERRUPT)
 
 
-def _read(r: Reader, sid: str, aid: str) -> tuple[Mapping[str, Any], Mapping[str, Any]] | Refusal:
+def _read(r: Reader, sid: str, aid: str) -> tuple[SwarmDoc, AgentDoc] | Refusal:
     swarm_path, agent_path = paths.swarm(sid), paths.agent(sid, aid)
     docs = r.get_many([swarm_path, agent_path])
     swarm, agent = docs[swarm_path], docs[agent_path]
@@ -63,9 +61,7 @@ def _read(r: Reader, sid: str, aid: str) -> tuple[Mapping[str, Any], Mapping[str
     return swarm, agent
 
 
-def _stop_turn(
-    sid: str, swarm: Mapping[str, Any], aid: str, agent: Mapping[str, Any]
-) -> tuple[Write, ...]:
+def _stop_turn(sid: str, swarm: SwarmDoc, aid: str, agent: AgentDoc) -> tuple[Write, ...]:
     """The write that closes the agent's running turn, if it has one (see the module doc).
     The whole map is written: agent ids hold characters a dotted field path cannot."""
     if not agent.get("lease"):
@@ -148,7 +144,7 @@ def pause_agent(sid: str, aid: str, actor: str, reason: str = "") -> Rule:
             return found
         swarm, agent = found
         if AgentStatus(agent.get("status", "idle")) == AgentStatus.PAUSED:
-            return Decision(result={"id": aid, **agent})
+            return Decision(result={"id": aid, **as_json(agent)})
         stop = _stop_turn(sid, swarm, aid, agent)
         return _move(sid, aid, agent, AgentStatus.PAUSED, "paused", actor, reason, stop)
 
@@ -167,7 +163,7 @@ def resume_agent(sid: str, aid: str, actor: str, reason: str = "") -> Rule:
         _, agent = found
         cur = AgentStatus(agent.get("status", "idle"))
         if cur in ACTIVE:
-            return Decision(result={"id": aid, **agent})
+            return Decision(result={"id": aid, **as_json(agent)})
         if cur != AgentStatus.PAUSED:
             return Refusal(
                 f"agent {aid} is {cur.value}, not paused",
@@ -182,7 +178,7 @@ def resume_agent(sid: str, aid: str, actor: str, reason: str = "") -> Rule:
 def _move(
     sid: str,
     aid: str,
-    agent: Mapping[str, Any],
+    agent: AgentDoc,
     new: AgentStatus,
     verb: str,
     actor: str,
@@ -192,9 +188,9 @@ def _move(
     """The agent moved to ``new`` by ``actor`` (checked against its state machine), said once."""
     transition(AgentStatus(agent.get("status", "idle")), new, what=f"agent {aid}")
     why = f": {reason}" if reason else ""
-    upd = {"status": new.value, "activity": f"{verb} by {actor}{why}"[:200]}
+    upd: JSONObject = {"status": new.value, "activity": f"{verb} by {actor}{why}"[:200]}
     said = event_doc(f"agent_{verb}", actor, f"{actor} {verb} {aid}{why}", {"agent": aid})
     return Decision(
-        result={"id": aid, **agent, **upd},
+        result={"id": aid, **as_json(agent), **upd},
         writes=(update(paths.agent(sid, aid), upd), *also, add(paths.events(sid), said)),
     )

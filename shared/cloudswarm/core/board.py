@@ -86,7 +86,8 @@ def send_message(
     extra = {"trace": trace} if trace else {}
 
     def rule(r: Reader) -> Outcome:
-        found = r.get_many([paths.agent(sid, x) for x in recipients])
+        agent_paths = [paths.agent(sid, x) for x in recipients]
+        found = r.get_many(agent_paths).of(agent_paths)
         missing = sorted(paths.doc_id(p) for p, d in found.items() if d is None)
         if missing:
             return Refusal(
@@ -123,7 +124,7 @@ def create_task(
 
     def rule(r: Reader) -> Outcome:
         dep_paths = [paths.task(sid, b) for b in deps]
-        wanted = [paths.swarm(sid), paths.task(sid, tid), *dep_paths]
+        wanted: list[str] = [paths.swarm(sid), paths.task(sid, tid), *dep_paths]
         if owner:
             wanted.append(paths.agent(sid, owner))
         found = r.get_many(wanted)
@@ -408,7 +409,8 @@ def _settle(r: Reader, sid: str, tid: str, d: Mapping[str, Any], lead: str) -> _
     """Read the tasks waiting on ``tid`` (its ``blocks``) and say how they change once it is
     done or cancelled: new ``waiting_on``, the ready ones moved to ready with a note to their
     owner (to ``lead`` for an ownerless one)."""
-    found = r.get_many([paths.task(sid, t) for t in d.get("blocks", [])])
+    block_paths = [paths.task(sid, t) for t in d.get("blocks", [])]
+    found = r.get_many(block_paths).of(block_paths)
     docs = {paths.doc_id(p): x for p, x in found.items() if x is not None}
     plan = tg.settle(
         tid,
@@ -442,7 +444,8 @@ def _reachable(
     statuses: dict[str, TaskStatus] = {}
     frontier = list(dict.fromkeys(start))
     while frontier:
-        found = r.get_many([paths.task(sid, t) for t in frontier])
+        frontier_paths = [paths.task(sid, t) for t in frontier]
+        found = r.get_many(frontier_paths).of(frontier_paths)
         nxt: list[str] = []
         for p, x in found.items():
             if x is None:

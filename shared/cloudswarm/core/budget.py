@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
 
 from cloudswarm.core import pricing, server_tools, shards
-from cloudswarm.core.records import Doc
+from cloudswarm.core.shapes import JSON, SwarmDoc
 
 CALLS_PER_GRANT = 4  # worst-case calls one USD allowance covers
 FIRST_CALL_BYTES = 12_000  # a bound on a new agent's first request without its instructions
@@ -23,7 +22,7 @@ def worst_case(
     request_bytes: int,
     max_tokens: int,
     at: pricing.Tariff = pricing.LIST_PRICE,
-    server: Mapping[str, Any] | None = None,
+    server: Mapping[str, JSON] | None = None,
     compaction: bool = False,
 ) -> dict[str, float]:
     """Upper bounds for one call on every budget axis.
@@ -49,7 +48,7 @@ def worst_case(
 
 
 def chunk(
-    budget: Doc, need: dict[str, float], agents: int, daily_cap_usd: float
+    budget: Mapping[str, float | None], need: dict[str, float], agents: int, daily_cap_usd: float
 ) -> dict[str, float]:
     """How much allowance to take at once: a share of the budget, so the swarm document (and the
     global daily-cap document) is written once every many calls rather than on every call, and
@@ -75,24 +74,13 @@ def chunk(
     return out
 
 
-def capped(need: dict[str, float], budget: Doc) -> dict[str, float]:
+def capped(need: dict[str, float], budget: Mapping[str, float | None]) -> dict[str, float]:
     """Only the axes something limits: USD always (the global daily cap), tokens and turns only
     when the swarm has a budget for them, so unlimited axes cost no writes at all."""
     return {a: v for a, v in need.items() if a == "usd" or budget.get(a) is not None}
 
 
-def within_agent_budget(agent: Doc, need: dict[str, float]) -> str | None:
-    """Why the agent's own budget refuses this call; None when it fits."""
-    limits = agent.get("budget") or {}
-    spent = agent.get("spent") or {}
-    for axis in ("usd", "tokens", "turns"):
-        cap = limits.get(axis)
-        if cap is not None and spent.get(axis, 0) + need.get(axis, 0) > cap:
-            return f"agent {axis} budget reached: {spent.get(axis, 0):g} of {cap:g}"
-    return None
-
-
-def past_wall_time(swarm: Doc, now: dt.datetime) -> str | None:
+def past_wall_time(swarm: SwarmDoc, now: dt.datetime) -> str | None:
     """Why the swarm's wall-time budget refuses another call; None when time is left."""
     limit, started = (swarm.get("budget") or {}).get("wall_s"), swarm.get("created_at")
     if limit is None or started is None:

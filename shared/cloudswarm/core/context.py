@@ -22,10 +22,11 @@ a call of its own (``fold_point``, ``summary_messages``, ``folded``; core/turn.p
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cloudswarm.core.records import Doc, bounded_int
+from cloudswarm.core.records import bounded_int
+from cloudswarm.core.shapes import JSON, Block, ConvMessage, JSONObject, Request, SwarmDoc, obj, seq
 from cloudswarm.errors import UserError
 
 COMPACT = "compact_20260112"
@@ -47,7 +48,7 @@ MAX_TRIGGER = 1_000_000
 # summary, cheap to re-read from the cache. Clearing is for a model the API does not compact
 # for, and a backstop: each clearing moves the cached prefix's end, so the next call writes the
 # tail again (measured in bench/fig_context.py), which is why its trigger sits above compaction's.
-DEFAULTS: Doc = {
+DEFAULTS: dict[str, dict[str, int]] = {
     "compaction": {"trigger_tokens": 50_000},
     "clear_tool_results": {"trigger_tokens": 100_000, "keep": 4, "clear_at_least": 20_000},
 }
@@ -79,14 +80,14 @@ def _int(field: str, value: Any, low: int, high: int) -> int:
     return checked
 
 
-def validate(context: Any) -> Doc:
+def validate(context: Any) -> JSONObject:
     """The normalized ``context`` object (defaults filled in; ``false`` turns an edit off), or
     UserError (422) naming the field at fault."""
     if context is None:
         return {k: dict(v) for k, v in DEFAULTS.items()}
     if not isinstance(context, dict):
         raise UserError("context: an object of edit name to options", code="invalid_context")
-    out: Doc = {}
+    out: JSONObject = {}
     for name in context:
         if name not in OPTIONS:
             raise _bad(name, f"unknown edit; the edits are {', '.join(sorted(OPTIONS))}")
@@ -107,13 +108,13 @@ def validate(context: Any) -> Doc:
     return out
 
 
-def json_schema() -> Doc:
+def json_schema() -> JSONObject:
     """The JSON Schema of a ``context`` object: every constraint ``validate`` enforces, built
     from the same table (the OpenAPI document states it; a unit test holds the two to the same
     verdicts)."""
-    edits: dict[str, Doc] = {}
+    edits: dict[str, JSONObject] = {}
     for name, options in OPTIONS.items():
-        one = {
+        one: JSONObject = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
@@ -131,20 +132,20 @@ def json_schema() -> Doc:
     }
 
 
-def of_swarm(swarm: Mapping[str, Any]) -> Doc:
+def of_swarm(swarm: SwarmDoc) -> JSONObject:
     """A swarm's context settings; one created before this setting existed gets the defaults."""
     return dict(swarm.get("context") or validate(None))
 
 
-def edits(settings: Mapping[str, Any], provider: str, model: str) -> list[Doc]:
+def edits(settings: Mapping[str, JSON], provider: str, model: str) -> list[JSONObject]:
     """The ``context_management.edits`` for a call: none where the provider lacks them, and no
     compaction for a model the API does not compact for."""
     if provider not in SERVER_SIDE:
         return []
-    out: list[Doc] = []
+    out: list[JSONObject] = []
     # Compaction first: it is measured on the whole context, so the conversation we keep is
     # bounded; clearing then thins what grows between compactions.
-    compaction = settings.get("compaction")
+    compaction = obj(settings.get("compaction"))
     if compaction and _model_base(model) in COMPACTION_MODELS:
         out.append(
             {
@@ -153,7 +154,7 @@ def edits(settings: Mapping[str, Any], provider: str, model: str) -> list[Doc]:
                 "instructions": INSTRUCTIONS,
             }
         )
-    clear = settings.get("clear_tool_results")
+    clear = obj(settings.get("clear_tool_results"))
     if clear:
         out.append(
             {
@@ -173,26 +174,29 @@ def _model_base(model: str) -> str:
     return tail[0] if len(tail) == 2 and len(tail[1]) == 8 and tail[1].isdigit() else base
 
 
-def with_edits(request: Doc, managed: list[Doc]) -> Doc:
+def with_edits(request: Request, managed: list[JSONObject]) -> Request:
     """``request`` carrying ``managed`` edits; unchanged without any."""
     if not managed:
         return request
     return {**request, "context_management": {"edits": managed}}
 
 
-def betas(request: Mapping[str, Any]) -> list[str]:
+def betas(request: Request) -> list[str]:
     """The beta headers a request's edits need, in a stable order."""
-    kinds = {e["type"] for e in (request.get("context_management") or {}).get("edits", [])}
-    return sorted(BETAS[k] for k in kinds)
+    kinds = {obj(e).get("type") for e in _edits_sent(request)}
+    return sorted(BETAS[k] for k in kinds if isinstance(k, str))
 
 
-def compacts(request: Mapping[str, Any]) -> bool:
+def _edits_sent(request: Request) -> Sequence[JSON]:
+    return seq((request.get("context_management") or {}).get("edits"))
+
+
+def compacts(request: Request) -> bool:
     """Whether the API may compact this request's context (its worst case counts that)."""
-    edits_sent = (request.get("context_management") or {}).get("edits", [])
-    return any(e["type"] == COMPACT for e in edits_sent)
+    return any(obj(e).get("type") == COMPACT for e in _edits_sent(request))
 
 
-def is_compaction(block: Mapping[str, Any]) -> bool:
+def is_compaction(block: Block) -> bool:
     return block.get("type") == "compaction"
 
 
@@ -200,13 +204,13 @@ def is_compaction(block: Mapping[str, Any]) -> bool:
 # block before the latest compaction block, this one too; it is there so the conversation opens
 # with the user's role, as the Messages API requires of every conversation, whether or not it
 # makes an exception for one that opens with a compaction.
-COMPACTED_OPENING: Doc = {
+COMPACTED_OPENING: ConvMessage = {
     "role": "user",
     "content": [{"type": "text", "text": "(The conversation so far is summarized below.)"}],
 }
 
 
-def since_compaction(messages: list[Doc]) -> list[Doc]:
+def since_compaction(messages: list[ConvMessage]) -> list[ConvMessage]:
     """The conversation from its latest compaction on: COMPACTED_OPENING, the assistant
     message that holds the block, kept exactly as the API returned it, and what follows it.
     Unchanged without one (and when it is already cut there)."""
@@ -217,16 +221,16 @@ def since_compaction(messages: list[Doc]) -> list[Doc]:
     return messages
 
 
-def just_compacted(messages: list[Doc]) -> bool:
+def just_compacted(messages: list[ConvMessage]) -> bool:
     """Whether the conversation is cut at a compaction in its last message (the saved version
     is then the compacted one)."""
     return len(messages) == 2 and any(is_compaction(b) for b in messages[1]["content"])
 
 
-def applied(response_context: Mapping[str, Any] | None, content: list[Doc]) -> list[Doc]:
+def applied(response_context: JSONObject | None, content: list[Block]) -> list[JSONObject]:
     """What the API did to a call's context, for the transcript: its ``applied_edits``, plus a
     compaction when the answer opens with one."""
-    out = [dict(e) for e in (response_context or {}).get("applied_edits") or []]
+    out = [dict(obj(e)) for e in seq((response_context or {}).get("applied_edits"))]
     if any(is_compaction(b) for b in content):
         out.append({"type": COMPACT})
     return out
@@ -235,7 +239,7 @@ def applied(response_context: Mapping[str, Any] | None, content: list[Doc]) -> l
 # -- the fallback: a summary the model writes in a call of its own --------------------------
 
 
-def fold_point(messages: list[Doc], keep_bytes: int) -> int | None:
+def fold_point(messages: list[ConvMessage], keep_bytes: int) -> int | None:
     """Where to fold: the oldest assistant message (after a user message, never the first)
     from which the rest of the conversation fits in ``keep_bytes``; when none does, the newest
     such message. What follows it keeps every tool call with its result (a result answers the
@@ -252,18 +256,21 @@ def fold_point(messages: list[Doc], keep_bytes: int) -> int | None:
     return found
 
 
-def summary_messages(messages: list[Doc], cut: int) -> list[Doc]:
+def summary_messages(messages: list[ConvMessage], cut: int) -> list[ConvMessage]:
     """The history before ``cut`` and a request to summarize it, as the last user message."""
-    ask = {"type": "text", "text": f"{SUMMARY_TAG}\n{INSTRUCTIONS} Answer with the summary only."}
+    ask: Block = {
+        "type": "text",
+        "text": f"{SUMMARY_TAG}\n{INSTRUCTIONS} Answer with the summary only.",
+    }
     last = messages[cut - 1]
     # The history before an assistant message ends with a user message: the ask joins it.
     return [*messages[: cut - 1], {"role": "user", "content": [*last["content"], ask]}]
 
 
-def folded(messages: list[Doc], cut: int, summary: list[Doc]) -> list[Doc]:
+def folded(messages: list[ConvMessage], cut: int, summary: list[Block]) -> list[ConvMessage]:
     """The conversation after a fold: one user message holding the summary, said to be one,
     then the messages from ``cut`` on."""
-    text = "\n".join(b["text"] for b in summary if b.get("type") == "text").strip()
+    text = "\n".join(b.get("text", "") for b in summary if b.get("type") == "text").strip()
     head = (
         f"[The {cut} earlier messages of this conversation were summarized by you to keep the "
         "context small; the full record is in the transcript.]\n" + (text or "(no summary)")

@@ -16,28 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Generic, Literal, Protocol, cast
+
+from typing_extensions import TypeVar
 
 from cloudswarm import errors
+from cloudswarm.core.paths import CollectionPath, DocPath
 from cloudswarm.core.records import EffectResult
+from cloudswarm.core.shapes import JSON, EffectDoc, JSONObject
+from cloudswarm.core.shapes import SERVER_TIME as SERVER_TIME
+from cloudswarm.core.shapes import ServerTime as ServerTime
 from cloudswarm.errors import UserError
-
-
-class ServerTime:
-    """The commit time, as the database stamps it (Firestore's SERVER_TIMESTAMP)."""
-
-    _instance: ServerTime | None = None
-
-    def __new__(cls) -> ServerTime:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "SERVER_TIME"
-
-
-SERVER_TIME = ServerTime()
 
 
 @dataclass(frozen=True)
@@ -47,13 +36,17 @@ class Increment:
 
 @dataclass(frozen=True)
 class ArrayUnion:
-    values: tuple[Any, ...]
+    values: tuple[JSON, ...]
 
 
 @dataclass(frozen=True)
 class ArrayRemove:
-    values: tuple[Any, ...]
+    values: tuple[JSON, ...]
 
+
+# A field's value in a write: JSON, or what the database computes on commit.
+FieldValue = JSON | ServerTime | Increment | ArrayUnion | ArrayRemove
+WriteFields = Mapping[str, FieldValue]
 
 WriteOp = Literal["set", "update", "merge", "add"]
 
@@ -69,27 +62,31 @@ class Write:
 
     op: WriteOp
     path: str
-    fields: Mapping[str, Any]
+    fields: WriteFields
 
 
-def set_doc(path: str, fields: Mapping[str, Any]) -> Write:
+def set_doc(path: str, fields: WriteFields) -> Write:
     return Write("set", path, fields)
 
 
-def update(path: str, fields: Mapping[str, Any]) -> Write:
+def update(path: str, fields: WriteFields) -> Write:
     return Write("update", path, fields)
 
 
-def merge(path: str, fields: Mapping[str, Any]) -> Write:
+def merge(path: str, fields: WriteFields) -> Write:
     return Write("merge", path, fields)
 
 
-def add(collection: str, fields: Mapping[str, Any]) -> Write:
+def add(collection: str, fields: WriteFields) -> Write:
     return Write("add", collection, fields)
 
 
+# What a decision hands its caller: JSON (a tool's result, an API body) unless a rule says.
+R = TypeVar("R", default=JSONObject)
+
+
 @dataclass(frozen=True)
-class Decision:
+class Decision(Generic[R]):
     """A rule's go-ahead: the writes to commit together, then who to ring.
 
     ``result`` is what the caller gets back (a tool's result content, an API response body).
@@ -97,7 +94,7 @@ class Decision:
     that the acting agent's turn ends with it.
     """
 
-    result: Mapping[str, Any]
+    result: R
     writes: tuple[Write, ...] = ()
     ring: tuple[str, ...] = ()
     progress: bool = False
@@ -133,29 +130,48 @@ class Refusal:
         return _ERRORS[self.error](self.reason, code=self.code)
 
 
-Outcome = Decision | Refusal
+Outcome = Decision[R] | Refusal
+
+
+D = TypeVar("D")
+
+
+class Found:
+    """Documents read together (``Reader.get_many``), each typed by the kind its path names."""
+
+    def __init__(self, docs: Mapping[str, Mapping[str, object] | None]) -> None:
+        self._docs = dict(docs)
+
+    def __getitem__(self, path: DocPath[D]) -> D | None:
+        # The document at ``path`` is of the kind the path names (core/paths.py): the records'
+        # tests hold every writer to it.
+        return cast("D | None", self._docs[path])
+
+    def of(self, paths: Sequence[DocPath[D]]) -> dict[str, D | None]:
+        """The documents of ``paths`` (all of one kind), by path."""
+        return {p: self[p] for p in paths}
 
 
 class Reader(Protocol):
     """Reads inside the executor's transaction; every read comes before any write."""
 
-    def get(self, path: str) -> Mapping[str, Any] | None:
+    def get(self, path: DocPath[D]) -> D | None:
         """The document at ``path``, or None when it does not exist."""
         ...
 
-    def get_many(self, paths: Sequence[str]) -> dict[str, Mapping[str, Any] | None]:
+    def get_many(self, paths: Sequence[str]) -> Found:
         """Several documents in one round trip, by path (None for a missing one)."""
         ...
 
-    def list(self, collection: str, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
+    def list(self, collection: CollectionPath[D], limit: int) -> list[tuple[str, D]]:
         """Up to ``limit`` documents of a collection as (id, document), in id order."""
         ...
 
 
-Rule = Callable[[Reader], Outcome]
+Rule = Callable[[Reader], Outcome[R]]
 
 
-def decide(rule: Rule, reader: Reader) -> Outcome:
+def decide(rule: Rule[R], reader: Reader) -> Outcome[R]:
     """Run a rule; a UserError it raises (a state machine's refusal, say) is a Refusal too."""
     try:
         return rule(reader)
@@ -164,14 +180,14 @@ def decide(rule: Rule, reader: Reader) -> Outcome:
 
 
 @dataclass(frozen=True)
-class Applied:
+class Applied(Generic[R]):
     """What an executor hands back after carrying out a rule."""
 
-    outcome: Outcome
+    outcome: Outcome[R]
     replayed: bool = False  # an effect marker already held this outcome
     ids: tuple[str, ...] = field(default=())  # ids given to ``add`` writes, in order
 
-    def decision(self) -> Decision:
+    def decision(self) -> Decision[R]:
         """The decision, or the refusal raised as the error it names (for callers that answer a
         human directly, so the error keeps its type and HTTP status)."""
         if isinstance(self.outcome, Refusal):
@@ -193,7 +209,7 @@ def effect_result(outcome: Outcome) -> EffectResult:
     )
 
 
-def marker_fields(tool: str, res: EffectResult) -> dict[str, Any]:
+def marker_fields(tool: str, res: EffectResult) -> dict[str, FieldValue]:
     """What ``effects/{tool_use_id}`` stores: enough to hand the same result back on a replay."""
     return {
         "tool": tool,
@@ -206,10 +222,10 @@ def marker_fields(tool: str, res: EffectResult) -> dict[str, Any]:
     }
 
 
-def replayed_result(marker: Mapping[str, Any]) -> EffectResult:
+def replayed_result(marker: EffectDoc) -> EffectResult:
     return EffectResult(
-        marker["content"],
-        marker["is_error"],
+        marker.get("content", {}),
+        marker.get("is_error", False),
         tuple(marker.get("ring", [])),
         replayed=True,
         progress=marker.get("progress", False),
@@ -220,7 +236,7 @@ def replayed_result(marker: Mapping[str, Any]) -> EffectResult:
 class Executor(Protocol):
     """Carries out rules: the port every store's state changes go through."""
 
-    def run(self, rule: Rule, *, what: str) -> Applied:
+    def run(self, rule: Rule[R], *, what: str) -> Applied[R]:
         """Read, decide and write in one transaction; a refusal writes nothing."""
         ...
 
@@ -233,6 +249,6 @@ class Executor(Protocol):
         """Commit writes that need no read (one batch); returns the ids ``add`` writes got."""
         ...
 
-    def get(self, path: str) -> Mapping[str, Any] | None:
+    def get(self, path: DocPath[D]) -> D | None:
         """One document outside any transaction."""
         ...

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import jsonschema
 
-from cloudswarm.core.records import Doc
+from cloudswarm.core.shapes import (
+    JSON,
+    AgentDoc,
+    JSONObject,
+    McpServer,
+    SwarmDoc,
+    ToolDef,
+    obj,
+    seq,
+)
 from cloudswarm.errors import Conflict, UserError
 
 SEP = "__"
@@ -65,11 +74,11 @@ def _policy(where: str, value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def validate(value: Any) -> list[Doc]:
+def validate(value: Any) -> list[McpServer]:
     """The normalized ``tools.mcp`` list, or UserError (422) naming the field at fault."""
     if not isinstance(value, list) or len(value) > MAX_SERVERS:
         raise _bad("", f"a list of at most {MAX_SERVERS} servers")
-    out: list[Doc] = []
+    out: list[McpServer] = []
     for i, spec in enumerate(value):
         where = f".{i}"
         if not isinstance(spec, dict):
@@ -86,7 +95,7 @@ def validate(value: Any) -> list[Doc]:
         url = spec.get("url")
         if not isinstance(url, str) or len(url) > MAX_URL or not _URL.fullmatch(url):
             raise _bad(f"{where}.url", "an http(s) URL without credentials in it")
-        one: Doc = {"name": name, "url": url, "policy": _policy(where, spec.get("policy"))}
+        one = McpServer(name=name, url=url, policy=_policy(where, spec.get("policy")))
         if "token_secret" in spec:
             secret = spec["token_secret"]
             if not isinstance(secret, str) or not _SECRET.fullmatch(secret):
@@ -100,7 +109,7 @@ def validate(value: Any) -> list[Doc]:
     return out
 
 
-def json_schema() -> Doc:
+def json_schema() -> JSONObject:
     """The JSON Schema of a ``tools.mcp`` list: what ``validate`` enforces but for unique names."""
     return {
         "type": "array",
@@ -131,36 +140,56 @@ def _list(names: Iterable[str]) -> str:
     return ", ".join(sorted(names)) or "none"
 
 
-def level(server: Mapping[str, Any], tool: str) -> str:
+def level(server: McpServer, tool: str) -> str:
     """The policy for ``tool`` on ``server``: its own entry, else ``*``, else deny."""
     policy = server.get("policy") or {}
     return str(policy.get(tool, policy.get("*", "deny")))
 
 
-def of_agent(agent: Mapping[str, Any], swarm: Mapping[str, Any]) -> list[Doc]:
+def of_agent(agent: AgentDoc, swarm: SwarmDoc) -> list[McpServer]:
     """The servers an agent may call: those handed at spawn; a lead has the swarm's."""
-    if agent.get("tools") is not None:
-        return list((agent["tools"] or {}).get("mcp") or [])
-    if agent.get("role") != "lead":
+    if (own := agent.get("tools")) is not None:
+        listed = own.get("mcp")
+    elif agent.get("role") == "lead":
+        listed = (swarm.get("tools") or {}).get("mcp")
+    else:
         return []
-    return list((swarm.get("tools") or {}).get("mcp") or [])
+    return servers(listed)
 
 
-def hand(requested: Any, mine: list[Doc]) -> list[Doc]:
+def servers(listed: JSON) -> list[McpServer]:
+    """A stored ``mcp`` list's servers."""
+    return [s for s in map(_server, seq(listed)) if s is not None]
+
+
+def _server(value: JSON) -> McpServer | None:
+    """A server entry as ``validate`` stored it (None for anything else: no server, no call)."""
+    spec = obj(value)
+    name, url, secret = spec.get("name"), spec.get("url"), spec.get("token_secret")
+    if not isinstance(name, str) or not isinstance(url, str):
+        return None
+    policy = {str(k): str(v) for k, v in obj(spec.get("policy")).items()}
+    out = McpServer(name=name, url=url, policy=policy)
+    if isinstance(secret, str):
+        out["token_secret"] = secret
+    return out
+
+
+def hand(requested: Any, mine: list[McpServer]) -> list[McpServer]:
     """What a spawner hands a teammate: ``[{"name", "policy"?}]`` naming its own servers (the
     URL and token are always the spawner's); UserError when it would reach further."""
     if not isinstance(requested, list) or len(requested) > MAX_SERVERS:
         raise _bad("", "a list of servers you have, as {name, policy (optional)}")
     by_name = {s["name"]: s for s in mine}
-    out: list[Doc] = []
+    out: list[McpServer] = []
     for i, spec in enumerate(requested):
         if not isinstance(spec, dict) or set(spec) - {"name", "policy"}:
             raise _bad(f".{i}", "an object with name and, optionally, policy")
-        parent = by_name.get(spec.get("name"))
+        parent = by_name.get(str(spec.get("name")))
         if parent is None:
             raise _bad(f".{i}.name", f"not one of your servers ({_list(by_name)})")
         policy = _policy(f".{i}", spec["policy"]) if "policy" in spec else dict(parent["policy"])
-        child = {**parent, "policy": policy}
+        child: McpServer = {**parent, "policy": policy}
         too_wide = wider([child], [parent])
         if too_wide:
             raise _bad(f".{i}.policy", too_wide)
@@ -168,7 +197,7 @@ def hand(requested: Any, mine: list[Doc]) -> list[Doc]:
     return out
 
 
-def wider(child: list[Doc], parent: list[Doc]) -> str | None:
+def wider(child: list[McpServer], parent: list[McpServer]) -> str | None:
     """Why ``child`` reaches further than ``parent``: a server it lacks, another URL or token, or
     a tool whose policy is looser (deny < ask < allow); None when it is a subset."""
     by_name = {s["name"]: s for s in parent}
@@ -210,14 +239,14 @@ def schema_problem(schema: Any) -> str | None:
 class Listed:
     """A server's tools as the turn offers them, and the ones left out with why."""
 
-    definitions: tuple[Doc, ...]
+    definitions: tuple[ToolDef, ...]
     left_out: tuple[tuple[str, str], ...]
 
 
-def definitions(server: Mapping[str, Any], listing: list[Doc]) -> Listed:
+def definitions(server: McpServer, listing: list[JSONObject]) -> Listed:
     """The request's definitions of ``server``'s allowed and asked tools, namespaced, their
     schemas as given; a tool the API would refuse (name, schema) is left out with the reason."""
-    defs: list[Doc] = []
+    defs: list[ToolDef] = []
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
     for tool in listing[: MAX_TOOLS_PER_SERVER * 2]:
@@ -242,13 +271,8 @@ def definitions(server: Mapping[str, Any], listing: list[Doc]) -> Listed:
         note = f"[External tool on MCP server '{server['name']}'"
         note += "; each call waits for a human's approval, and your turn ends]" if ask else "]"
         description = str(tool.get("description") or "")[:MAX_DESCRIPTION]
-        defs.append(
-            {
-                "name": full,
-                "description": f"{note} {description}",
-                "input_schema": tool["input_schema"],
-            }
-        )
+        schema = dict(obj(tool.get("input_schema")))  # an object: schema_problem said so
+        defs.append(ToolDef(name=full, description=f"{note} {description}", input_schema=schema))
     return Listed(tuple(defs), tuple(out))
 
 
@@ -263,9 +287,9 @@ class Refuse:
 class Call:
     """Run the call: at once (allow) or once a human approves (ask)."""
 
-    server: Doc
+    server: McpServer
     tool: str
-    arguments: Doc
+    arguments: JSONObject
     ask: bool
     kind: Literal["call"] = "call"
 
@@ -274,7 +298,9 @@ def is_external(name: str) -> bool:
     return SEP in name
 
 
-def judge(name: str, arguments: Any, servers: list[Doc], offered: list[Doc]) -> Refuse | Call:
+def judge(
+    name: str, arguments: JSON, servers: list[McpServer], offered: list[ToolDef]
+) -> Refuse | Call:
     """What to do with the model's call of ``name``: refused (not this agent's server, denied,
     not among the tools this turn offered, bad arguments) or called. The policy is read again
     here: what the request offered is no grant."""
@@ -294,7 +320,7 @@ def judge(name: str, arguments: Any, servers: list[Doc], offered: list[Doc]) -> 
     if not isinstance(arguments, dict):
         return Refuse(f"{name}: the input must be an object", "invalid")
     try:
-        jsonschema.validate(arguments, definition["input_schema"])
+        jsonschema.validate(arguments, definition.get("input_schema", {}))
     except jsonschema.ValidationError as e:
         where = "/".join(str(p) for p in e.absolute_path) or "input"
         return Refuse(f"invalid input for {name} at {where}: {e.message[:300]}", "invalid")
@@ -303,10 +329,10 @@ def judge(name: str, arguments: Any, servers: list[Doc], offered: list[Doc]) -> 
     return Call(server, tool, dict(arguments), ask=level(server, tool) == "ask")
 
 
-def capped(text: str, is_error: bool) -> Doc:
+def capped(text: str, is_error: bool) -> JSONObject:
     """A call's result for the conversation: its text, cut with a note past the cap. The text
     is the server's: data for the model to read, never an instruction from us."""
-    out: Doc = {"result": text[:MAX_RESULT_CHARS]}
+    out: JSONObject = {"result": text[:MAX_RESULT_CHARS]}
     if len(text) > MAX_RESULT_CHARS:
         out["note"] = f"result cut to {MAX_RESULT_CHARS} of {len(text)} characters"
     if is_error:
@@ -318,6 +344,6 @@ def approval_action(call: Call) -> str:
     return f"call {namespaced(call.server['name'], call.tool)} on {call.server['url']}"
 
 
-def call_doc(call: Call) -> Doc:
+def call_doc(call: Call) -> JSONObject:
     """What an approval keeps of the call: exactly what runs once approved."""
     return {"server": call.server["name"], "tool": call.tool, "arguments": call.arguments}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from cloudswarm.core import external, paths
 from cloudswarm.core.decisions import (
@@ -30,10 +29,12 @@ from cloudswarm.core.decisions import (
     Outcome,
     Reader,
     Rule,
+    WriteFields,
     set_doc,
 )
 from cloudswarm.core.ports import ExternalTools, ToolStore
-from cloudswarm.core.records import Doc, EffectResult
+from cloudswarm.core.records import EffectResult
+from cloudswarm.core.shapes import JSONObject
 from cloudswarm.errors import NotDelivered
 
 UNKNOWN = (
@@ -65,13 +66,13 @@ def not_sent(sid: str, key: str) -> Rule:
     """The attempt never left: a later one may send it."""
 
     def rule(r: Reader) -> Outcome:
-        doc = {"phase": "not_sent", "key": key, "at": SERVER_TIME}
+        doc: WriteFields = {"phase": "not_sent", "key": key, "at": SERVER_TIME}
         return Decision(result={}, writes=(set_doc(paths.external_call(sid, key), doc),))
 
     return rule
 
 
-def recorded(content: Doc) -> Rule:
+def recorded(content: JSONObject) -> Rule:
     """The call's result as its effect (the marker ``effects/{key}``). Nothing else is written:
     a counter on the swarm document would make it a hot document, written on every external
     call of every agent."""
@@ -82,7 +83,7 @@ def recorded(content: Doc) -> Rule:
     return rule
 
 
-def _error_of(content: Doc) -> bool:
+def _error_of(content: JSONObject) -> bool:
     return "error" in content
 
 
@@ -104,7 +105,7 @@ def run_once(
     if state == "done":
         return _result(store.effect(sid, key, label, _never))
     if state == "unknown":
-        content = {"error": UNKNOWN, "code": "outcome_unknown"}
+        content: JSONObject = {"error": UNKNOWN, "code": "outcome_unknown"}
         return _result(store.effect(sid, key, label, recorded(content)))
     try:
         text, is_error = port.call(call.server, call.tool, call.arguments)
@@ -128,7 +129,7 @@ def _never(r: Reader) -> Outcome:
     raise AssertionError("an external call's recorded result vanished")
 
 
-def approved_body(body: Any, content: Doc, is_error: bool) -> str:
+def approved_body(body: object, content: JSONObject, is_error: bool) -> str:
     """An approval's inbox message with the approved call's result, for the agent's next turn."""
     what = "failed" if is_error else "ran"
     result = json.dumps(content, separators=(",", ":"))

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from cloudswarm.core import paths
 from cloudswarm.core.decisions import (
     Applied,
     Decision,
+    FieldValue,
     Increment,
     Outcome,
     Reader,
@@ -26,25 +26,36 @@ from cloudswarm.core.decisions import (
 )
 from cloudswarm.core.models import SwarmStatus
 from cloudswarm.core.records import LeaseResult
+from cloudswarm.core.shapes import (
+    JSON,
+    AgentDoc,
+    Fields,
+    KillDoc,
+    LeaseDoc,
+    SwarmDoc,
+    as_json,
+)
 
 ACTIVE_AGENT = {"idle", "running", "waiting_approval"}
 
 
-def acquire_lease(sid: str, aid: str, turn_id: str, ttl_s: float, *, at: dt.datetime) -> Rule:
+def acquire_lease(
+    sid: str, aid: str, turn_id: str, ttl_s: float, *, at: dt.datetime
+) -> Rule[LeaseResult]:
     """Take the agent's turn lease, or coalesce: a busy agent gets ``wake_pending``.
 
     Reads the kill switch and the swarm with the agent, so a turn learns everything it needs
-    to start from one transaction. Result: a ``LeaseResult``'s fields (see ``lease_result``).
+    to start from one transaction. Result: a ``LeaseResult``.
     """
     agent_path, swarm_path, kill_path = paths.agent(sid, aid), paths.swarm(sid), paths.kill_switch()
 
-    def rule(r: Reader) -> Outcome:
+    def rule(r: Reader) -> Outcome[LeaseResult]:
         docs = r.get_many([agent_path, swarm_path, kill_path])
         agent, swarm, kill = docs[agent_path], docs[swarm_path], docs[kill_path]
         if agent is None or swarm is None:
             return _lease("missing", reason=f"agent {aid} in swarm {sid} does not exist")
-        a, s = dict(agent), dict(swarm)
-        k = dict(kill) if kill is not None else {"engaged": False}
+        a, s = agent.copy(), swarm.copy()
+        k = kill.copy() if kill is not None else KillDoc(engaged=False)
         if a.get("status") not in ACTIVE_AGENT:
             return _lease("inactive", a, s, k, reason=f"agent is {a.get('status')}")
         lease = a.get("lease")
@@ -54,10 +65,15 @@ def acquire_lease(sid: str, aid: str, turn_id: str, ttl_s: float, *, at: dt.date
         if k.get("engaged") or SwarmStatus(s["status"]) != SwarmStatus.RUNNING:
             # Nothing is consumed: the mail stays unread until the swarm may run again.
             return _lease("inactive", a, s, k, reason=_why_halted(k, s))
-        held = {"turn": turn_id, "expires": at + dt.timedelta(seconds=ttl_s)}
+        held = LeaseDoc(turn=turn_id, expires=at + dt.timedelta(seconds=ttl_s))
         take = update(
             agent_path,
-            {"lease": held, "wake_pending": False, "status": "running", "activity": "thinking"},
+            {
+                "lease": as_json(held),
+                "wake_pending": False,
+                "status": "running",
+                "activity": "thinking",
+            },
         )
         return _lease("acquired", {**a, "lease": held}, s, k, writes=(take,))
 
@@ -66,30 +82,25 @@ def acquire_lease(sid: str, aid: str, turn_id: str, ttl_s: float, *, at: dt.date
 
 def _lease(
     kind: str,
-    agent: Mapping[str, Any] | None = None,
-    swarm: Mapping[str, Any] | None = None,
-    kill: Mapping[str, Any] | None = None,
+    agent: AgentDoc | None = None,
+    swarm: SwarmDoc | None = None,
+    kill: KillDoc | None = None,
     *,
     reason: str = "",
     writes: tuple[Write, ...] = (),
-) -> Decision:
-    result = {
-        "kind": kind,
-        "agent": dict(agent or {}),
-        "swarm": dict(swarm or {}),
-        "kill": dict(kill or {}),
-        "reason": reason,
-    }
+) -> Decision[LeaseResult]:
+    result = LeaseResult(
+        kind, agent or AgentDoc(), swarm or SwarmDoc(), kill or KillDoc(), reason=reason
+    )
     return Decision(result=result, writes=writes)
 
 
-def lease_result(applied: Applied) -> LeaseResult:
+def lease_result(applied: Applied[LeaseResult]) -> LeaseResult:
     """What ``acquire_lease`` decided, as the turn engine reads it."""
-    r = applied.decision().result
-    return LeaseResult(r["kind"], r["agent"], r["swarm"], r["kill"], reason=r["reason"])
+    return applied.decision().result
 
 
-def _why_halted(kill: Mapping[str, Any], swarm: Mapping[str, Any]) -> str:
+def _why_halted(kill: KillDoc, swarm: SwarmDoc) -> str:
     if kill.get("engaged"):
         return f"kill switch engaged: {kill.get('reason', '')}"
     return f"swarm is {swarm.get('status')}"
@@ -99,10 +110,10 @@ def release_lease(
     sid: str,
     aid: str,
     turn_id: str,
-    updates: Mapping[str, Any],
+    updates: Mapping[str, JSON],
     *,
     retried: bool = False,
-    record: Mapping[str, Any] | None = None,
+    record: Fields | None = None,
 ) -> Rule:
     """Give the lease back with the turn's final agent updates, and (``record``) the turn's
     timeline record (``core.timeline``) in the same transaction: no round trip of its own.
@@ -121,7 +132,7 @@ def release_lease(
         lease = a.get("lease")
         if not lease or lease.get("turn") != turn_id:
             return Decision(result={"wake": retried})
-        upd: dict[str, Any] = {"lease": None, "wake_pending": False, **updates}
+        upd: dict[str, FieldValue] = {"lease": None, "wake_pending": False, **updates}
         if a.get("status") == "running" and "status" not in updates:
             upd["status"] = "idle"
             upd.setdefault("activity", "waiting for mail")
@@ -159,7 +170,7 @@ def _free_dead_lease(
             return Decision(result={"expired": False})
         if at is not None and lease["expires"] > at:
             return Decision(result={"expired": False})
-        upd = {"lease": None, "wake_pending": False, "activity": activity}
+        upd: dict[str, FieldValue] = {"lease": None, "wake_pending": False, "activity": activity}
         if a.get("status") == "running":
             upd["status"] = "idle"
         return Decision(result={"expired": True}, writes=(update(agent_path, upd),))
@@ -184,7 +195,7 @@ def commit_step(
     messages it consumed, and its usage. The conversation object itself is already stored.
     ``conv_version`` None records the usage alone (an answer the turn had to drop).
     ``paused``: whether that version ends with an answer the API paused (``pause_turn``)."""
-    upd: dict[str, Any] = {"activity": activity}
+    upd: dict[str, FieldValue] = {"activity": activity}
     if conv_version is not None:
         upd["conv_version"] = conv_version
     if paused is not None:

@@ -325,6 +325,8 @@ class Swarm(Record):
     finished_at: Stamp | None = field(default=None, metadata=LATER)
     # Server tools its agents may reach (core/server_tools.py); absent: none.
     tools: Mapping[str, Any] | None = field(default=None, metadata=LATER)
+    # Its context edits (core/context.py); absent: the defaults.
+    context: Mapping[str, Any] | None = field(default=None, metadata=LATER)
 
 
 @dataclass(frozen=True)
@@ -403,6 +405,8 @@ class Message(Record):
     read_by_turn: str | None = field(default=None, metadata=LATER)  # the turn that consumed it
     # The sender's span (W3C traceparent), when traced: the recipient's turn links to it.
     trace: str | None = field(default=None, metadata=LATER)
+    # approval: the external call it approved or rejected, {server, tool, arguments}.
+    call: Mapping[str, Any] | None = field(default=None, metadata=LATER)
 
 
 @dataclass(frozen=True)

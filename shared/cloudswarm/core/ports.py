@@ -5,8 +5,9 @@ these. The adapters in ``cloudswarm.gcp`` and ``cloudswarm.llm`` satisfy them st
 import nothing from here); ``cloudswarm.runtime`` wires them into ``Deps``, which is where the
 type checker holds each adapter to its port. The unit tests' fakes implement the same methods.
 
-Documents cross the ports as ``Doc`` (a JSON object): what each kind holds is defined where it
-is built (``core/documents.py``, ``core/models.py``).
+Documents and messages cross the ports as the typed views of ``core/shapes.py`` (JSON objects
+whose fields the core reads are typed; no ``Any``): what each document holds is defined by its
+record (``core/models.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,22 @@ from typing import Protocol
 
 from cloudswarm.core.decisions import Decision, Rule
 from cloudswarm.core.pricing import Tariff
-from cloudswarm.core.records import Doc, EffectResult, LeaseResult
+from cloudswarm.core.records import EffectResult, LeaseResult
+from cloudswarm.core.shapes import (
+    AgentDoc,
+    ArtifactDoc,
+    Block,
+    ConvMessage,
+    Fields,
+    JSONObject,
+    KillDoc,
+    McpServer,
+    MessageDoc,
+    Request,
+    SwarmDoc,
+    TaskDoc,
+    Transcript,
+)
 
 
 class ToolStore(Protocol):
@@ -27,17 +43,17 @@ class ToolStore(Protocol):
         """Carry out ``rule`` once per tool_use id; a replay returns the stored result."""
         ...
 
-    def list_agents(self, sid: str, limit: int = 100) -> list[Doc]: ...
+    def list_agents(self, sid: str, limit: int = 100) -> list[AgentDoc]: ...
 
     def list_tasks(
         self, sid: str, *, status: str | None, owner: str | None, limit: int
-    ) -> list[Doc]: ...
+    ) -> list[TaskDoc]: ...
 
-    def get_artifact(self, sid: str, path: str) -> Doc:
+    def get_artifact(self, sid: str, path: str) -> ArtifactDoc:
         """The artifact's metadata (``path``, ``version``, ``object``); NotFound if absent."""
         ...
 
-    def list_artifacts(self, sid: str, prefix: str = "", limit: int = 100) -> list[Doc]: ...
+    def list_artifacts(self, sid: str, prefix: str = "", limit: int = 100) -> list[ArtifactDoc]: ...
 
     def apply(self, rule: Rule, *, what: str) -> Decision:
         """A rule in a transaction of its own, no effect marker; a refusal raises."""
@@ -52,13 +68,13 @@ class TurnStore(ToolStore, Protocol):
         ...
 
     def release_lease(
-        self, sid: str, aid: str, turn_id: str, updates: Doc, record: Doc | None = None
+        self, sid: str, aid: str, turn_id: str, updates: JSONObject, record: Fields | None = None
     ) -> bool:
         """Give the lease back with ``updates`` (and the turn's timeline ``record``, written in
         the same transaction); True when a doorbell came meanwhile."""
         ...
 
-    def unread(self, sid: str, aid: str, limit: int = 20) -> list[Doc]: ...
+    def unread(self, sid: str, aid: str, limit: int = 20) -> list[MessageDoc]: ...
 
     def commit_step(
         self,
@@ -79,7 +95,7 @@ class TurnStore(ToolStore, Protocol):
         the conversation ends with an answer the API paused."""
         ...
 
-    def control_snapshot(self, sid: str) -> tuple[Doc, Doc]:
+    def control_snapshot(self, sid: str) -> tuple[KillDoc, SwarmDoc]:
         """(the kill switch, the swarm), read together."""
         ...
 
@@ -101,7 +117,7 @@ class TurnStore(ToolStore, Protocol):
     def notify_lead(self, sid: str, about: str, body: str) -> None: ...
 
     def add_event(
-        self, sid: str, kind: str, actor: str, summary: str, data: Doc | None = None
+        self, sid: str, kind: str, actor: str, summary: str, data: JSONObject | None = None
     ) -> None: ...
 
 
@@ -109,12 +125,12 @@ class ExternalTools(Protocol):
     """Remote MCP servers (``cloudswarm.mcp``): the client resolves a server's token itself, so
     no credential crosses into the core."""
 
-    def list_tools(self, sid: str, server: Doc) -> list[Doc]:
+    def list_tools(self, sid: str, server: McpServer) -> list[JSONObject]:
         """The server's tools, ``{name, description, input_schema}`` as it gives them, listed
         once per swarm and server and cached with a bound. TransientError when unreachable."""
         ...
 
-    def call(self, server: Doc, tool: str, arguments: Doc) -> tuple[str, bool]:
+    def call(self, server: McpServer, tool: str, arguments: JSONObject) -> tuple[str, bool]:
         """Call ``tool``: (its result as text, whether the server reports an error). Raises
         NotDelivered when the request never left (nothing can have happened); a timeout or a
         connection lost mid-call comes back as an error result saying the outcome is unknown."""
@@ -124,12 +140,14 @@ class ExternalTools(Protocol):
 class Journal(Protocol):
     """The conversation log (one object per saved version) and the per-call transcripts."""
 
-    def load_conversation(self, sid: str, aid: str, version: int) -> list[Doc]: ...
+    def load_conversation(self, sid: str, aid: str, version: int) -> list[ConvMessage]: ...
 
-    def save_conversation(self, sid: str, aid: str, version: int, messages: list[Doc]) -> None: ...
+    def save_conversation(
+        self, sid: str, aid: str, version: int, messages: list[ConvMessage]
+    ) -> None: ...
 
     def write_transcript(
-        self, sid: str, aid: str, turn: int, turn_id: str, seq: int, record: Doc
+        self, sid: str, aid: str, turn: int, turn_id: str, seq: int, record: Transcript
     ) -> None: ...
 
 
@@ -165,7 +183,7 @@ class ModelResponse(Protocol):
     def model(self) -> str: ...
 
     @property
-    def content(self) -> list[Doc]: ...
+    def content(self) -> list[Block]: ...
 
     @property
     def stop_reason(self) -> str | None: ...
@@ -182,13 +200,13 @@ class ModelResponse(Protocol):
         ...
 
     @property
-    def context_management(self) -> Doc | None:
+    def context_management(self) -> JSONObject | None:
         """What the API's context edits did to the request: {applied_edits: [...]}."""
         ...
 
 
 class Model(Protocol):
-    def call(self, request: Doc, should_abort: Callable[[], bool]) -> ModelResponse:
+    def call(self, request: Request, should_abort: Callable[[], bool]) -> ModelResponse:
         """One Messages call; closes the stream (raising Halted) once ``should_abort()``."""
         ...
 

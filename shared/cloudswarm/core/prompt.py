@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from cloudswarm.core import server_tools
-from cloudswarm.core.records import Doc
+from cloudswarm.core.shapes import (
+    AgentDoc,
+    Block,
+    Board,
+    ConvMessage,
+    JSONObject,
+    MessageDoc,
+    Request,
+    ToolDef,
+)
 from cloudswarm.core.tool_specs import LEAD_ONLY, TOOLS
 
-CACHE = {"type": "ephemeral"}
+CACHE: dict[str, str] = {"type": "ephemeral"}
 
 SYSTEM = """You are {agent}, the {role} of a CloudSwarm team working toward this goal:
 {goal}
@@ -31,7 +39,7 @@ write what you produce to the workspace (write_artifact), complete it with a sho
 whoever needs to know. Ask the lead when something is unclear."""
 
 
-def system_prompt(agent: Doc, goal: str) -> str:
+def system_prompt(agent: AgentDoc, goal: str) -> str:
     lead = agent.get("role") == "lead"
     extra = agent.get("instructions") or ""
     return SYSTEM.format(
@@ -44,19 +52,21 @@ def system_prompt(agent: Doc, goal: str) -> str:
 
 
 def tools_for(
-    role: str, server: Mapping[str, Any] | None = None, external: Sequence[Doc] = ()
-) -> list[Doc]:
+    role: str, server: JSONObject | None = None, external: Sequence[ToolDef] = ()
+) -> list[ToolDef]:
     """The board's tools for ``role``, then the server tools the agent may use (its ``server``
     set, core/server_tools.py), then its external tools (core/external.py, already judged by
     the policy): nothing else ever reaches a request."""
     tools = [t for t in TOOLS if role == "lead" or t["name"] not in LEAD_ONLY]
-    tools = [dict(t) for t in tools] + server_tools.definitions(server or {})
-    tools += [dict(t) for t in external]
-    tools[-1] = {**tools[-1], "cache_control": CACHE}
-    return tools
+    out = [ToolDef(**t) for t in tools] + server_tools.definitions(server or {})
+    out += [ToolDef(**t) for t in external]
+    out[-1] = {**out[-1], "cache_control": CACHE}
+    return out
 
 
-def turn_message(agent: Doc, swarm_id: str, inbox: list[Doc], board: Doc) -> Doc:
+def turn_message(
+    agent: AgentDoc, swarm_id: str, inbox: list[MessageDoc], board: Board
+) -> ConvMessage:
     payload = {
         "agent": agent["id"],
         "role": agent.get("role"),
@@ -71,33 +81,36 @@ def turn_message(agent: Doc, swarm_id: str, inbox: list[Doc], board: Doc) -> Doc
     return {"role": "user", "content": [{"type": "text", "text": text}]}
 
 
-def tool_results_message(results: list[tuple[str, Doc, bool]]) -> Doc:
+def tool_results_message(results: list[tuple[str, JSONObject, bool]]) -> ConvMessage:
     return {
         "role": "user",
         "content": [
-            {
-                "type": "tool_result",
-                "tool_use_id": tid,
-                "content": json.dumps(content, separators=(",", ":")),
+            Block(
+                type="tool_result",
+                tool_use_id=tid,
+                content=json.dumps(content, separators=(",", ":")),
                 **({"is_error": True} if is_error else {}),
-            }
+            )
             for tid, content, is_error in results
         ],
     }
 
 
 def build_request(
-    *, model: str, max_tokens: int, system: str, tools: list[Doc], messages: list[Doc]
-) -> Doc:
+    *,
+    model: str,
+    max_tokens: int,
+    system: str,
+    tools: list[ToolDef],
+    messages: list[ConvMessage],
+) -> Request:
     """The Messages request with at most three cache breakpoints: tools, system, and the newest
     message, so every call re-reads the stable prefix from the cache."""
-    msgs = [dict(m) for m in messages]
+    msgs = list(messages)
     if msgs:
-        last = dict(msgs[-1])
-        content = [dict(b) for b in last["content"]]
+        content = list(msgs[-1]["content"])
         content[-1] = {**content[-1], "cache_control": CACHE}
-        last["content"] = content
-        msgs[-1] = last
+        msgs[-1] = {**msgs[-1], "content": content}
     return {
         "model": model,
         "max_tokens": max_tokens,
@@ -107,16 +120,16 @@ def build_request(
     }
 
 
-def request_bytes(request: Doc) -> int:
+def request_bytes(request: object) -> int:
     return len(json.dumps(request, separators=(",", ":")).encode())
 
 
-def ends_with_answer(messages: list[Doc]) -> bool:
+def ends_with_answer(messages: list[ConvMessage]) -> bool:
     """Whether the conversation's last message is the model's."""
     return bool(messages) and messages[-1]["role"] == "assistant"
 
 
-def pending_tool_uses(messages: list[Doc]) -> list[Doc]:
+def pending_tool_uses(messages: list[ConvMessage]) -> list[Block]:
     """Tool calls the last assistant message made that have no results yet (a resumed turn)."""
     if not messages or messages[-1]["role"] != "assistant":
         return []

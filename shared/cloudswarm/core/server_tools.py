@@ -14,7 +14,19 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cloudswarm.core import external, pricing
-from cloudswarm.core.records import Doc, bounded_int
+from cloudswarm.core.records import bounded_int
+from cloudswarm.core.shapes import (
+    JSON,
+    AgentDoc,
+    Block,
+    JSONObject,
+    Request,
+    SwarmDoc,
+    ToolDef,
+    as_json,
+    obj,
+    seq,
+)
 from cloudswarm.errors import UserError
 
 # name -> the API's type string for it.
@@ -77,13 +89,13 @@ def _int(field: str, value: Any, low: int, high: int) -> int:
     return checked
 
 
-def _one(name: str, spec: Any) -> Doc:
+def _one(name: str, spec: Any) -> JSONObject:
     if not isinstance(spec, dict):
         raise _bad(name, "an object of options ({} for the defaults)")
     unknown = sorted(set(spec) - OPTIONS[name])
     if unknown:
         raise _bad(f"{name}.{unknown[0]}", f"unknown option; {name} takes {_list(OPTIONS[name])}")
-    out: Doc = {}
+    out: JSONObject = {}
     if name in BOUNDED:
         if "max_uses" not in spec:
             raise _bad(f"{name}.max_uses", "required: a budget needs a bound on uses per call")
@@ -124,16 +136,16 @@ def _list(names: Iterable[str]) -> str:
     return ", ".join(sorted(names)) or "no options"
 
 
-def validate(tools: Any) -> Doc:
+def validate(tools: Any) -> JSONObject:
     """The normalized ``tools`` object, or UserError (422) naming the field at fault."""
     if tools is None:
         return {}
     if not isinstance(tools, dict):
         raise UserError("tools: an object of tool name to options", code="invalid_tools")
-    out: Doc = {}
+    out: JSONObject = {}
     for name, spec in tools.items():
         if name == "mcp":
-            out[name] = external.validate(spec)
+            out[name] = [as_json(s) for s in external.validate(spec)]
             continue
         if name not in TYPES:
             raise _bad(name, f"unknown tool; the server tools are {_list(TYPES)}")
@@ -141,17 +153,17 @@ def validate(tools: Any) -> Doc:
     return out
 
 
-def json_schema() -> Doc:
+def json_schema() -> JSONObject:
     """The JSON Schema of a ``tools`` object: every constraint ``validate`` enforces, built from
     the same tables so the two cannot drift (the OpenAPI document states it; a unit test holds
     the two to the same verdicts)."""
-    domains = {
+    domains: JSONObject = {
         "type": "array",
         "minItems": 1,
         "maxItems": MAX_DOMAINS,
         "items": {"type": "string", "pattern": DOMAIN_PATTERN},
     }
-    option: dict[str, Doc] = {
+    option: dict[str, JSONObject] = {
         "max_uses": {"type": "integer", "minimum": 1, "maximum": MAX_USES},
         "allowed_domains": domains,
         "blocked_domains": domains,
@@ -173,9 +185,9 @@ def json_schema() -> Doc:
         },
         "max_content_tokens": {"type": "integer", "minimum": 1, "maximum": MAX_CONTENT_TOKENS},
     }
-    tools: dict[str, Doc] = {}
+    tools: dict[str, JSONObject] = {}
     for name in TYPES:
-        one: Doc = {
+        one: JSONObject = {
             "type": "object",
             "additionalProperties": False,
             "properties": {k: option[k] for k in sorted(OPTIONS[name])},
@@ -219,7 +231,7 @@ def wider(child: Mapping[str, Any], parent: Mapping[str, Any]) -> str | None:
     return None
 
 
-def of_agent(agent: Mapping[str, Any], swarm: Mapping[str, Any]) -> Doc:
+def of_agent(agent: AgentDoc, swarm: SwarmDoc) -> JSONObject:
     """The server tools an agent may use: its own set (handed at spawn); a lead has the swarm's.
     External servers (``mcp``) are not among them (core/external.py's ``of_agent``)."""
     if agent.get("tools") is not None:
@@ -230,9 +242,27 @@ def of_agent(agent: Mapping[str, Any], swarm: Mapping[str, Any]) -> Doc:
     return out
 
 
-def definitions(tools: Mapping[str, Any]) -> list[Doc]:
-    """The request's definitions of ``tools``, in a stable order (the cached prefix stays put)."""
-    return [{"type": TYPES[n], "name": n, **tools[n]} for n in TYPES if n in tools]
+def definitions(tools: Mapping[str, JSON]) -> list[ToolDef]:
+    """The request's definitions of ``tools`` (as ``validate`` left them), in a stable order
+    (the cached prefix stays put)."""
+    return [_definition(n, obj(tools[n])) for n in TYPES if n in tools]
+
+
+def _definition(name: str, options: Mapping[str, JSON]) -> ToolDef:
+    out = ToolDef(type=TYPES[name], name=name)
+    if isinstance(uses := options.get("max_uses"), int):
+        out["max_uses"] = uses
+    if isinstance(tokens := options.get("max_content_tokens"), int):
+        out["max_content_tokens"] = tokens
+    if "allowed_domains" in options:
+        out["allowed_domains"] = [str(d) for d in seq(options["allowed_domains"])]
+    if "blocked_domains" in options:
+        out["blocked_domains"] = [str(d) for d in seq(options["blocked_domains"])]
+    if "user_location" in options:
+        out["user_location"] = {k: str(v) for k, v in obj(options["user_location"]).items()}
+    if "citations" in options:
+        out["citations"] = {k: bool(v) for k, v in obj(options["citations"]).items()}
+    return out
 
 
 def is_server_block(block: Mapping[str, Any]) -> bool:
@@ -241,7 +271,7 @@ def is_server_block(block: Mapping[str, Any]) -> bool:
     return kind == "server_tool_use" or (kind.endswith("_tool_result") and kind != "tool_result")
 
 
-def uses_code_execution(content: list[Doc]) -> bool:
+def uses_code_execution(content: list[Block]) -> bool:
     return any(
         b.get("type") == "server_tool_use" and USE_NAMES.get(b.get("name", "")) == "code_execution"
         for b in content
@@ -252,7 +282,7 @@ def uses_code_execution(content: list[Doc]) -> bool:
 CONTAINER_MARGIN_S = 600
 
 
-def with_container(request: Doc, agent: Mapping[str, Any], now: dt.datetime) -> Doc:
+def with_container(request: Request, agent: AgentDoc, now: dt.datetime) -> Request:
     """``request`` naming the agent's code-execution container while it lives; a request
     without one gets a new container from the API."""
     held = agent.get("container") or {}
@@ -267,7 +297,7 @@ def with_container(request: Doc, agent: Mapping[str, Any], now: dt.datetime) -> 
     return {**request, "container": held["id"]}
 
 
-def charge(usage: Any, content: list[Doc], tool_defs: list[Doc]) -> float:
+def charge(usage: Any, content: list[Block], tool_defs: list[ToolDef]) -> float:
     """What a finished call's server tools charged beyond its tokens (core/pricing.py)."""
     types = [str(t.get("type")) for t in tool_defs if t.get("type")]
     return pricing.server_tools_cost(usage, uses_code_execution(content), types)

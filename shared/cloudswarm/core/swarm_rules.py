@@ -17,6 +17,7 @@ from cloudswarm.core import paths, shards
 from cloudswarm.core.decisions import (
     SERVER_TIME,
     Decision,
+    FieldValue,
     Increment,
     Outcome,
     Reader,
@@ -30,6 +31,7 @@ from cloudswarm.core.decisions import (
 )
 from cloudswarm.core.documents import BUDGET_AXES, event_doc, message_doc, new_agent_doc
 from cloudswarm.core.models import TERMINAL_SWARM, Role, SwarmStatus, transition
+from cloudswarm.core.shapes import BudgetShardDoc, JSONObject, as_json
 from cloudswarm.errors import Conflict
 
 MAX_AGENTS_SCANNED = 500  # above the per-swarm agent limit
@@ -67,7 +69,7 @@ def create_swarm(
             seen = r.get(marker)
             if seen is not None:
                 return Decision(result={"swarm_id": seen["swarm_id"], "created": False})
-        swarm = {
+        swarm: dict[str, FieldValue] = {
             "goal": goal,
             "status": SwarmStatus.RUNNING.value,
             "lead_id": "lead",
@@ -136,7 +138,7 @@ def set_swarm_status(
             return not_found(sid)
         cur = SwarmStatus(doc["status"])
         if cur == new:
-            return Decision(result={"id": sid, **doc})
+            return Decision(result={"id": sid, **as_json(doc)})
         transition(cur, new, what=f"swarm {sid}")
         upd: dict[str, Any] = {
             "status": new.value,
@@ -153,7 +155,7 @@ def set_swarm_status(
             given_back, granted = return_allowances(r, sid, doc, day)
             shown = {"granted": granted}
         return Decision(
-            result={"id": sid, **doc, **upd, **shown},
+            result={"id": sid, **as_json(doc), **upd, **shown},
             writes=(
                 *given_back,
                 update(paths.swarm(sid), upd),
@@ -204,7 +206,8 @@ def return_allowances(
     exactly what its agents gave back, so it stays the sum of what they hold, and what it
     holds of today's cap falls by what the day got back.
     """
-    found = r.get_many(budget_shard_paths(sid))
+    shard_paths = budget_shard_paths(sid)
+    found = r.get_many(shard_paths).of(shard_paths)
     granted = granted_total(found.values())
     held = {
         path: dict(d.get("held") or {})
@@ -253,13 +256,22 @@ def return_allowances(
     return tuple(writes), granted
 
 
-def granted_total(shard_docs: Iterable[Mapping[str, Any] | None]) -> dict[str, float]:
+def granted_total(shard_docs: Iterable[BudgetShardDoc | None]) -> dict[str, float]:
     """What a swarm has granted on each axis: the sum of its budget shards."""
     found = [d for d in shard_docs if d is not None]
-    return {a: sum(d.get(f"granted_{a}", 0) for d in found) for a in BUDGET_AXES}
+    return {a: sum(_granted(d, a) for d in found) for a in BUDGET_AXES}
 
 
-def budget_shard_paths(sid: str) -> list[str]:
+def _granted(shard: BudgetShardDoc, axis: str) -> float:
+    """What a budget shard has granted on ``axis``."""
+    return {
+        "usd": shard.get("granted_usd", 0.0),
+        "tokens": shard.get("granted_tokens", 0.0),
+        "turns": shard.get("granted_turns", 0.0),
+    }[axis]
+
+
+def budget_shard_paths(sid: str) -> list[paths.DocPath[BudgetShardDoc]]:
     return [paths.budget_shard(sid, i) for i in range(shards.SWARM_SHARDS)]
 
 
@@ -273,7 +285,7 @@ def set_kill_switch(*, engaged: bool, reason: str, actor: str, at: dt.datetime) 
         return Refusal(
             "a reason is required to change the kill switch", "reason_required", "conflict"
         )
-    doc = {"engaged": engaged, "reason": reason, "actor": actor, "at": at}
+    doc: JSONObject = {"engaged": engaged, "reason": reason, "actor": actor, "at": at}
     return Decision(
         result=doc,
         writes=(set_doc(paths.kill_switch(), doc), add(paths.kill_switch_audit(), doc)),
@@ -347,19 +359,19 @@ def draw_allowance(
     want = {a: max(v, chunk.get(a, 0)) for a, v in short.items()}
     capped = [a for a in want if budget.get(a) is not None]
     n, key = shards.SWARM_SHARDS, f"{sid}/{aid}"
-    read: dict[int, Mapping[str, Any]] = {}
+    read: dict[int, BudgetShardDoc] = {}
 
     def swarm_free() -> Iterator[tuple[int, dict[str, float]]]:
         for i in shards.order(key, n):
-            read[i] = r.get(paths.budget_shard(sid, i)) or {}
-            yield i, {a: budget[a] / n - read[i].get(f"granted_{a}", 0) for a in capped}
+            read[i] = r.get(paths.budget_shard(sid, i)) or BudgetShardDoc()
+            yield i, {a: budget[a] / n - _granted(read[i], a) for a in capped}
 
     taken, totals = shards.draw(
         {a: want[a] for a in capped}, {a: short[a] for a in capped}, swarm_free()
     )
     axis = shards.covers(totals, {a: short[a] for a in capped})
     if axis is not None:  # every shard was read: the total is exact
-        granted = sum(d.get(f"granted_{axis}", 0) for d in read.values())
+        granted = sum(_granted(d, axis) for d in read.values())
         return Refusal(
             f"swarm {axis} budget exhausted: {granted:g} of {budget[axis]:g} "
             f"granted, this call needs up to {short[axis]:g} more",
@@ -402,19 +414,21 @@ def draw_allowance(
     for i in {*taken, *((holder,) if from_day else ())}:
         d = read.get(i)
         if d is None:
-            d = read[i] = r.get(paths.budget_shard(sid, i)) or {}
-        doc = {
-            **{f"granted_{a}": d.get(f"granted_{a}", 0) for a in BUDGET_AXES},
-            "held_day": d.get("held_day"),
-            "held": dict(d.get("held") or {}),
-        }
+            d = read[i] = r.get(paths.budget_shard(sid, i)) or BudgetShardDoc()
+        granted_now = {a: _granted(d, a) for a in BUDGET_AXES}
         for a, v in taken.get(i, {}).items():
-            doc[f"granted_{a}"] += v
+            granted_now[a] += v
+        held_day, held = d.get("held_day"), dict(d.get("held") or {})
         if i == holder and from_day:
-            held = doc["held"] if doc["held_day"] == day else {}
+            held = held if held_day == day else {}
             for j, t in from_day.items():
                 held[str(j)] = held.get(str(j), 0.0) + t["usd"]
-            doc.update(held_day=day, held=held)
+            held_day = day
+        doc = {
+            **{f"granted_{a}": v for a, v in granted_now.items()},
+            "held_day": held_day,
+            "held": held,
+        }
         writes.append(set_doc(paths.budget_shard(sid, i), doc))
     return grant, writes
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from cloudswarm.core import budget, external, paths, server_tools
 from cloudswarm.core.decisions import (
@@ -26,13 +26,24 @@ from cloudswarm.core.decisions import (
 )
 from cloudswarm.core.documents import event_doc, message_doc, new_agent_doc
 from cloudswarm.core.models import AgentStatus, Role, SwarmStatus, transition
+from cloudswarm.core.shapes import AgentDoc, JSONObject, as_json
 from cloudswarm.core.swarm_rules import draw_allowance, not_found, return_allowances
+
+
+class SpawnSpec(TypedDict, total=False):
+    """A teammate as its spawner asks for it (``tools``: checked server tools and servers)."""
+
+    name: str
+    role: str
+    instructions: str
+    model: str
+    tools: JSONObject
 
 
 def spawn_agent(
     sid: str,
-    parent: Mapping[str, Any],
-    spec: Mapping[str, Any],
+    parent: AgentDoc,
+    spec: SpawnSpec,
     *,
     max_agents: int,
     max_depth: int,
@@ -83,7 +94,7 @@ def spawn_agent(
         mine = server_tools.of_agent(parent, swarm)
         tools = spec.get("tools", mine)
         too_wide = server_tools.wider(tools, mine) or external.wider(
-            list(tools.get("mcp") or []), external.of_agent(parent, swarm)
+            external.servers(tools.get("mcp")), external.of_agent(parent, swarm)
         )
         if too_wide:
             return Refusal(
@@ -210,13 +221,18 @@ def decide_approval(
         status = "approved" if approve else "rejected"
         agent_path = paths.agent(sid, d["agent_id"])
         agent = r.get(agent_path)
-        decision = {"status": status, "decided_by": actor, "comment": comment, "decided_at": at}
+        decision: JSONObject = {
+            "status": status,
+            "decided_by": actor,
+            "comment": comment,
+            "decided_at": at,
+        }
         wake = agent is not None and agent.get("status") == "waiting_approval"
         body = f"Your request '{d['action']}' was {status} by {actor}."
         if comment:
             body += f" Comment: {comment}"
         return Decision(
-            result={**d, **decision, "id": approval_id},
+            result={**as_json(d), **decision, "id": approval_id},
             writes=(
                 update(approval_path, decision),
                 *(
@@ -258,11 +274,15 @@ def stop_agent(sid: str, aid: str, actor: str) -> Rule:
             return Refusal(f"agent {aid} does not exist in swarm {sid}", "not_found", "not_found")
         cur = AgentStatus(d.get("status", "idle"))
         if cur == AgentStatus.STOPPED:
-            return Decision(result={"id": aid, **d})
+            return Decision(result={"id": aid, **as_json(d)})
         transition(cur, AgentStatus.STOPPED, what=f"agent {aid}")
-        upd = {"status": "stopped", "activity": f"stopped by {actor}", "stopped_by": actor}
+        upd: JSONObject = {
+            "status": "stopped",
+            "activity": f"stopped by {actor}",
+            "stopped_by": actor,
+        }
         return Decision(
-            result={"id": aid, **d, **upd},
+            result={"id": aid, **as_json(d), **upd},
             writes=(
                 update(agent_path, upd),
                 add(

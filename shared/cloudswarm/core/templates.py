@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from cloudswarm.core import server_tools
-from cloudswarm.core.records import Doc
+from cloudswarm.core.shapes import JSONObject
 from cloudswarm.errors import Conflict, UserError
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
@@ -38,7 +38,7 @@ def _text(field: str, value: Any, *, required: bool = True) -> str:
     return value
 
 
-def validate(doc: Any) -> Doc:
+def validate(doc: Any) -> JSONObject:
     """The normalized template, or UserError (422) naming the field at fault."""
     if not isinstance(doc, dict):
         raise UserError("template: an object", code="invalid_template")
@@ -51,14 +51,14 @@ def validate(doc: Any) -> Doc:
     mates = doc.get("teammates", [])
     if not isinstance(mates, list) or len(mates) > MAX_TEAMMATES:
         raise _bad("teammates", f"a list of at most {MAX_TEAMMATES}")
-    out_mates: list[Doc] = []
+    out_mates: list[JSONObject] = []
     for i, mate in enumerate(mates):
         if not isinstance(mate, dict) or set(mate) - MATE_KEYS:
             raise _bad(f"teammates.{i}", f"an object with {', '.join(sorted(MATE_KEYS))}")
         if not isinstance(mate.get("name"), str) or not _NAME.fullmatch(mate["name"]):
             raise _bad(f"teammates.{i}.name", "lowercase letters, digits and '-'")
-        one = {"name": mate["name"], "instructions": _text(f"teammates.{i}.instructions",
-                                                           mate.get("instructions"))}  # fmt: skip
+        instructions = _text(f"teammates.{i}.instructions", mate.get("instructions"))
+        one: JSONObject = {"name": mate["name"], "instructions": instructions}
         for key in ("role", "model"):
             if key in mate:
                 one[key] = _text(f"teammates.{i}.{key}", mate[key])
@@ -111,7 +111,7 @@ def resolved(
     tools: Mapping[str, Any] | None,
     budget: Mapping[str, Any] | None,
     mcp_url: str,
-) -> tuple[Doc | None, Doc]:
+) -> tuple[JSONObject | None, dict[str, float]]:
     """(tools, budget) for a swarm started from ``template``: the request's own when it gives
     them, else the template's (its MCP URL placeholder filled in with ``mcp_url``)."""
     chosen_tools = dict(tools) if tools is not None else _with_url(template.get("tools"), mcp_url)

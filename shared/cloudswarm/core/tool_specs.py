@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from cloudswarm.core.records import Doc
+from cloudswarm.core.shapes import JSONObject, ToolDef
 
-_ID = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"}
+_ID: JSONObject = {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,39}$"}
 
-TOOLS: list[Doc] = [
+TOOLS: list[ToolDef] = [
     {
         "name": "send_message",
         "description": (

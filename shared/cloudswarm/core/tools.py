@@ -11,7 +11,6 @@ import hashlib
 import posixpath
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 import jsonschema
 
@@ -19,7 +18,8 @@ from cloudswarm.core import board, external, server_tools, team
 from cloudswarm.core import budget as budgets
 from cloudswarm.core.decisions import Rule
 from cloudswarm.core.ports import CoreSettings, ToolStore, Workspace
-from cloudswarm.core.records import Doc, EffectResult
+from cloudswarm.core.records import EffectResult
+from cloudswarm.core.shapes import JSON, AgentDoc, JSONObject, SwarmDoc, as_json, seq, text
 from cloudswarm.core.tool_specs import LEAD_ONLY, TOOLS
 from cloudswarm.errors import UserError
 
@@ -30,7 +30,7 @@ _PATH = re.compile(r"^[A-Za-z0-9._\-/ ]+$")
 @dataclass(frozen=True)
 class ToolContext:
     swarm_id: str
-    agent: Doc  # the agent document with its "id"
+    agent: AgentDoc  # the agent document with its "id"
     lead_id: str
     tool_use_id: str
     store: ToolStore
@@ -38,14 +38,14 @@ class ToolContext:
     settings: CoreSettings
     msgs_since_progress: int = 0
     trace: str = ""  # the tool call's span (traceparent): a message carries it to its recipient
-    swarm: Doc = field(default_factory=dict)  # the swarm as the lease read it
+    swarm: SwarmDoc = field(default_factory=lambda: SwarmDoc())  # as the lease read it
 
 
 def error(message: str, code: str = "invalid") -> EffectResult:
     return EffectResult({"error": message, "code": code}, is_error=True)
 
 
-def validate(name: str, args: Any) -> str | None:
+def validate(name: str, args: object) -> str | None:
     """Why the call is invalid, in words the model can act on; None when it is fine."""
     if name not in _SCHEMAS:
         return f"unknown tool {name!r}; the tools are: {', '.join(sorted(_SCHEMAS))}"
@@ -67,11 +67,11 @@ def clean_path(path: str) -> str:
     return p
 
 
-def execute(ctx: ToolContext, name: str, args: Doc) -> EffectResult:
+def execute(ctx: ToolContext, name: str, args: JSONObject) -> EffectResult:
     problem = validate(name, args)
     if problem:
         return error(problem)
-    me = ctx.agent["id"]
+    me = ctx.agent.get("id", "")
     if name in LEAD_ONLY and ctx.agent.get("role") != "lead":
         return error(f"{name} is for the lead only; ask {ctx.lead_id} instead", "forbidden")
     try:
@@ -85,14 +85,14 @@ def _rule(ctx: ToolContext, name: str, rule: Rule) -> EffectResult:
     return ctx.store.effect(ctx.swarm_id, ctx.tool_use_id, name, rule)
 
 
-def _send_message(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
+def _send_message(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
     if ctx.msgs_since_progress >= ctx.settings.max_pair_messages:
         return error(
             f"loop guard: you sent {ctx.msgs_since_progress} messages without any task progress; "
             "make progress on the board (or finish) before messaging again",
             "loop_guard",
         )
-    to = a["to"].strip()
+    to = text(a["to"]).strip()
     if to == "all":
         recipients = [x["id"] for x in ctx.store.list_agents(ctx.swarm_id) if x["id"] != me]
         if not recipients:
@@ -102,17 +102,17 @@ def _send_message(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     if me in recipients:
         return error("you cannot message yourself")
     rule = board.send_message(
-        ctx.swarm_id, me, recipients, a["body"], ctx.tool_use_id, trace=ctx.trace
+        ctx.swarm_id, me, recipients, text(a["body"]), ctx.tool_use_id, trace=ctx.trace
     )
     return _rule(ctx, "send_message", rule)
 
 
-def _create_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    tid = a.get("id") or "t-" + hashlib.sha1(ctx.tool_use_id.encode()).hexdigest()[:8]
-    blocked_by = list(dict.fromkeys(a.get("blocked_by", [])))
+def _create_task(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    tid = text(a.get("id")) or "t-" + hashlib.sha1(ctx.tool_use_id.encode()).hexdigest()[:8]
+    blocked_by = list(dict.fromkeys(text(b) for b in seq(a.get("blocked_by"))))
     if tid in blocked_by:
         return error(f"task {tid} cannot be blocked by itself")
-    owner = a.get("owner")
+    owner = _str_or_none(a.get("owner"))
     if owner == "me":
         owner = me
     elif owner == "lead":
@@ -121,8 +121,8 @@ def _create_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
         ctx.swarm_id,
         me,
         tid,
-        title=a["title"],
-        description=a.get("description", ""),
+        title=text(a["title"]),
+        description=text(a.get("description")),
         owner=owner,
         blocked_by=blocked_by,
         max_tasks=ctx.settings.max_tasks,
@@ -130,44 +130,49 @@ def _create_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     return _rule(ctx, "create_task", rule)
 
 
-def _claim_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    return _rule(ctx, "claim_task", board.claim_task(ctx.swarm_id, me, a["task_id"]))
+def _claim_task(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    return _rule(ctx, "claim_task", board.claim_task(ctx.swarm_id, me, text(a["task_id"])))
 
 
-def _complete_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    rule = board.complete_task(ctx.swarm_id, me, ctx.lead_id, a["task_id"], a["result"])
+def _complete_task(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    rule = board.complete_task(ctx.swarm_id, me, ctx.lead_id, text(a["task_id"]), text(a["result"]))
     return _rule(ctx, "complete_task", rule)
 
 
-def _update_task(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    rule = board.update_task(ctx.swarm_id, me, a["task_id"], a, lead=ctx.lead_id)
+def _update_task(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    rule = board.update_task(ctx.swarm_id, me, text(a["task_id"]), a, lead=ctx.lead_id)
     return _rule(ctx, "update_task", rule)
 
 
-def _list_tasks(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    owner = a.get("owner")
+def _list_tasks(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    owner = _str_or_none(a.get("owner"))
     owner = me if owner == "me" else (ctx.lead_id if owner == "lead" else owner)
+    limit = _int_or_none(a.get("limit"))
     tasks = ctx.store.list_tasks(
-        ctx.swarm_id, status=a.get("status"), owner=owner, limit=a.get("limit", 20)
+        ctx.swarm_id,
+        status=_str_or_none(a.get("status")),
+        owner=owner,
+        limit=20 if limit is None else limit,
     )
-    return EffectResult({"tasks": tasks, "count": len(tasks)})
+    return EffectResult({"tasks": [as_json(t) for t in tasks], "count": len(tasks)})
 
 
-def _spawn_agent(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    spec = {
-        "name": a["name"],
-        "role": a.get("role", ""),
-        "instructions": a["instructions"],
-        "model": a.get("model") or ctx.agent.get("model") or ctx.settings.default_model,
-    }
+def _spawn_agent(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    spec = team.SpawnSpec(
+        name=text(a["name"]),
+        role=text(a.get("role")),
+        instructions=text(a["instructions"]),
+        model=text(a.get("model")) or ctx.agent.get("model") or ctx.settings.default_model,
+    )
     if "tools" in a:
         try:
             asked = dict(a["tools"]) if isinstance(a["tools"], dict) else a["tools"]
             handed = asked.pop("mcp", None) if isinstance(asked, dict) else None
-            spec["tools"] = server_tools.validate(asked)
+            tools = server_tools.validate(asked)
             if handed is not None:
                 mine = external.of_agent(ctx.agent, ctx.swarm)
-                spec["tools"]["mcp"] = external.hand(handed, mine)
+                tools["mcp"] = [as_json(s) for s in external.hand(handed, mine)]
+            spec["tools"] = tools
         except UserError as e:
             return error(str(e))
     if spec["name"] in ("lead", "all", "me", "human", "system"):
@@ -196,37 +201,50 @@ def _spawn_agent(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
     return ctx.store.effect(ctx.swarm_id, ctx.tool_use_id, "spawn_agent", rule)
 
 
-def _write_artifact(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    path = clean_path(a["path"])
-    data = a["content"].encode()
+def _write_artifact(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    path = clean_path(text(a["path"]))
+    data = text(a["content"]).encode()
     # Content-addressed: a replay writes the same object again, harmlessly.
     obj = ctx.workspace.put(ctx.swarm_id, data)
-    rule = board.write_artifact(ctx.swarm_id, me, path, obj, len(data), a.get("expected_version"))
+    expected = _int_or_none(a.get("expected_version"))
+    rule = board.write_artifact(ctx.swarm_id, me, path, obj, len(data), expected)
     return _rule(ctx, "write_artifact", rule)
 
 
-def _read_artifact(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    meta = ctx.store.get_artifact(ctx.swarm_id, clean_path(a["path"]))
+def _read_artifact(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    meta = ctx.store.get_artifact(ctx.swarm_id, clean_path(text(a["path"])))
     content = ctx.workspace.get(meta["object"]).decode(errors="replace")
     return EffectResult({"path": meta["path"], "version": meta["version"], "content": content})
 
 
-def _list_artifacts(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    items = ctx.store.list_artifacts(ctx.swarm_id, a.get("prefix", ""))
-    return EffectResult({"artifacts": items, "count": len(items)})
+def _list_artifacts(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    items = ctx.store.list_artifacts(ctx.swarm_id, text(a.get("prefix")))
+    return EffectResult({"artifacts": [as_json(x) for x in items], "count": len(items)})
 
 
-def _request_approval(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
+def _request_approval(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
     approval_id = "ap-" + hashlib.sha1(ctx.tool_use_id.encode()).hexdigest()[:10]
-    rule = team.request_approval(ctx.swarm_id, me, approval_id, a["action"], a.get("detail", ""))
+    action, detail = text(a["action"]), text(a.get("detail"))
+    rule = team.request_approval(ctx.swarm_id, me, approval_id, action, detail)
     return ctx.store.effect(ctx.swarm_id, ctx.tool_use_id, "request_approval", rule)
 
 
-def _finish_swarm(ctx: ToolContext, me: str, a: Doc) -> EffectResult:
-    outcome = a.get("outcome", "completed")
+def _finish_swarm(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
+    outcome = text(a.get("outcome"), "completed")
     # The day whose global cap the unspent allowances go back to.
-    rule = team.finish_swarm(ctx.swarm_id, me, outcome, a["summary"], day=budgets.today())
+    rule = team.finish_swarm(ctx.swarm_id, me, outcome, text(a["summary"]), day=budgets.today())
     return ctx.store.effect(ctx.swarm_id, ctx.tool_use_id, "finish_swarm", rule)
+
+
+def _str_or_none(value: JSON) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _int_or_none(value: JSON) -> int | None:
+    """An integer the schema let through (JSON's 2.0 is the integer 2), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value)
 
 
 _HANDLERS = {

@@ -16,10 +16,9 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from cloudswarm.core.ports import AttrValue, TraceSpan
-from cloudswarm.core.records import Doc
+from cloudswarm.core.shapes import AgentDoc, Block, JSONObject, MessageDoc, Request
 
 # The W3C trace context header's value: version-traceid-spanid-flags.
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -67,21 +66,21 @@ def turn_attributes(sid: str, aid: str, turn_id: str, hop: Hop) -> dict[str, Att
     return attrs
 
 
-def agent_attributes(agent: Doc) -> dict[str, AttrValue]:
+def agent_attributes(agent: AgentDoc) -> dict[str, AttrValue]:
     """What the lease told about the agent: its role, and how many retries came before."""
     attrs: dict[str, AttrValue] = {"cloudswarm.agent.role": str(agent.get("role", ""))}
-    if agent.get("retry_attempt"):
-        attrs["cloudswarm.turn.retry_attempt"] = int(agent["retry_attempt"])
+    if retries := agent.get("retry_attempt"):
+        attrs["cloudswarm.turn.retry_attempt"] = int(retries)
     return attrs
 
 
 def chat_request_attributes(
-    request: Doc, provider: str, seq: int, *, content: bool
+    request: Request, provider: str, seq: int, *, content: bool
 ) -> dict[str, AttrValue]:
     attrs: dict[str, AttrValue] = {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": PROVIDER_NAMES.get(provider, provider),
-        "gen_ai.request.model": request["model"],
+        "gen_ai.request.model": request.get("model", ""),
         "gen_ai.request.max_tokens": int(request.get("max_tokens", 0)),
         "cloudswarm.call.seq": seq,
     }
@@ -96,7 +95,7 @@ def chat_response_attributes(
     model: str,
     stop_reason: str | None,
     usage: Mapping[str, int],
-    output: Any,
+    output: list[Block],
     *,
     content: bool,
 ) -> dict[str, AttrValue]:
@@ -118,7 +117,7 @@ def chat_response_attributes(
     return attrs
 
 
-def tool_attributes(block: Doc, *, content: bool) -> dict[str, AttrValue]:
+def tool_attributes(block: Block, *, content: bool) -> dict[str, AttrValue]:
     attrs: dict[str, AttrValue] = {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": str(block.get("name", "")),
@@ -130,16 +129,18 @@ def tool_attributes(block: Doc, *, content: bool) -> dict[str, AttrValue]:
     return attrs
 
 
-def tool_result_attributes(result: Doc, is_error: bool, *, content: bool) -> dict[str, AttrValue]:
+def tool_result_attributes(
+    result: JSONObject, is_error: bool, *, content: bool
+) -> dict[str, AttrValue]:
     attrs: dict[str, AttrValue] = {"cloudswarm.tool.is_error": is_error}
-    if is_error and isinstance(result, Mapping) and result.get("code"):
+    if is_error and result.get("code"):
         attrs["error.type"] = str(result["code"])
     if content:
         attrs["gen_ai.tool.call.result"] = _text(result)
     return attrs
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text[:_CONTENT_CHARS]
 
@@ -178,11 +179,11 @@ class NoTracer:
         yield _NoSpan()
 
 
-def message_links(inbox: Sequence[Doc]) -> list[tuple[str, dict[str, AttrValue]]]:
+def message_links(inbox: Sequence[MessageDoc]) -> list[tuple[str, dict[str, AttrValue]]]:
     """The spans that sent a turn's mail: a turn links to each (a message is work handed over,
     not a call the sender waits on, so a link rather than a parent)."""
     return [
-        (m["trace"], {"cloudswarm.message.id": str(m.get("id", ""))})
+        (trace, {"cloudswarm.message.id": str(m.get("id", ""))})
         for m in inbox
-        if valid_traceparent(m.get("trace"))
+        if (trace := m.get("trace")) and valid_traceparent(trace)
     ]

@@ -53,7 +53,23 @@ from cloudswarm.core.ports import (
     TurnStore,
     Workspace,
 )
-from cloudswarm.core.records import Doc, EffectResult
+from cloudswarm.core.records import EffectResult
+from cloudswarm.core.shapes import (
+    AgentDoc,
+    Block,
+    Board,
+    ConvMessage,
+    Fields,
+    JSONObject,
+    KillDoc,
+    MessageDoc,
+    Request,
+    SwarmDoc,
+    ToolDef,
+    Transcript,
+    obj,
+    text,
+)
 from cloudswarm.core.tool_specs import ENDS_TURN
 from cloudswarm.errors import Halted, PermanentError, TransientError
 
@@ -98,7 +114,7 @@ class Deps:
 class Answer:
     """A model answer in the conversation but not yet saved, with what it used and cost."""
 
-    tool_uses: tuple[Doc, ...]
+    tool_uses: tuple[Block, ...]
     stop_reason: str | None
     usage: dict[str, float]
     spent: dict[str, float]
@@ -112,9 +128,9 @@ class TurnState:
     sid: str
     aid: str
     turn_id: str
-    agent: Doc
-    swarm: Doc
-    messages: list[Doc]
+    agent: AgentDoc
+    swarm: SwarmDoc
+    messages: list[ConvMessage]
     version: int
     started: float
     inbox_ids: list[str] = field(default_factory=list)
@@ -124,14 +140,14 @@ class TurnState:
     msgs_sent: int = 0
     ended_by_tool: bool = False
     # Where the turn stands, for next_step:
-    pending: list[Doc] = field(default_factory=list)  # tool calls the saved log still owes
-    opening: Doc | None = None  # mail for the next user message, after the results owed
+    pending: list[Block] = field(default_factory=list)  # tool calls the saved log still owes
+    opening: ConvMessage | None = None  # mail for the next user message, after the results owed
     answer: Answer | None = None  # the latest answer, not yet saved
     unsaved: bool = False  # tool results in the conversation that no save holds yet
     finished: str | None = None  # a saved answer that asked for no tool: its stop reason
     dropped: bool = False  # an answer came too late to keep
     system: str = ""
-    tool_defs: list[Doc] = field(default_factory=list)
+    tool_defs: list[ToolDef] = field(default_factory=list)
     span: TraceSpan = field(default_factory=tracing.no_span)  # the turn's invoke_agent span
     log: timeline.TurnLog | None = None  # what the timeline record keeps (core/timeline.py)
     # A history summary's usage and spend, saved with the answer of the call it was made for.
@@ -166,7 +182,7 @@ class DropAnswer:
 class RunTools:
     """Run the tool calls the saved log owes, and add their results to the conversation."""
 
-    blocks: tuple[Doc, ...]
+    blocks: tuple[Block, ...]
     kind: Literal["run_tools"] = "run_tools"
 
 
@@ -246,7 +262,7 @@ def _turn(d: Deps, sid: str, aid: str, turn_id: str, span: TraceSpan) -> TurnOut
     except Exception:
         d.store.release_lease(sid, aid, turn_id, {})
         raise
-    agent = {"id": aid, **lease.agent}
+    agent: AgentDoc = {"id": aid, **lease.agent}
     version = agent.get("conv_version", 0)
     t = TurnState(sid, aid, turn_id, agent, lease.swarm, [], version, leased_at, span=span)
     span.set(tracing.agent_attributes(agent))
@@ -362,10 +378,11 @@ def _call_model(d: Deps, t: TurnState) -> None:
     model = t.agent.get("model") or s.default_model
     wanted = context.of_swarm(t.swarm)
     managed = context.edits(wanted, s.model_provider, model)
-    if wanted.get("compaction") and not context.compacts(
-        {"context_management": {"edits": managed}}
+    trigger = obj(wanted.get("compaction")).get("trigger_tokens")
+    if isinstance(trigger, int) and not context.compacts(
+        Request(context_management={"edits": managed})
     ):
-        _fold_history(d, t, model, wanted["compaction"]["trigger_tokens"])  # the API cannot
+        _fold_history(d, t, model, trigger)  # the API cannot
     request = prompt.build_request(
         model=model,
         max_tokens=s.max_tokens,
@@ -392,7 +409,7 @@ def _call_model(d: Deps, t: TurnState) -> None:
 
 
 def _exchange(
-    d: Deps, t: TurnState, request: Doc, edits: list[Doc] | None = None
+    d: Deps, t: TurnState, request: Request, edits: list[JSONObject] | None = None
 ) -> tuple[ModelResponse, dict[str, float], dict[str, float]]:
     """One model call: reserved against the budgets, traced, priced, metered and written to
     the transcript. Returns the response, its usage with its cost, and what it spent."""
@@ -422,11 +439,10 @@ def _exchange(
     d.meter.model_call(model=request["model"], usd=cost, usage=response.usage, seq=t.calls)
     if edits is None:
         edits = context.applied(response.context_management, response.content)
-    record = {"request": request, "response": vars(response), "cost_usd": cost}
-    turn = t.agent.get("turns", 0)
-    d.journal.write_transcript(
-        t.sid, t.aid, turn, t.turn_id, t.calls, {**record, "context_edits": edits}
+    record = Transcript(
+        request=request, response=vars(response), cost_usd=cost, context_edits=edits
     )
+    d.journal.write_transcript(t.sid, t.aid, t.agent.get("turns", 0), t.turn_id, t.calls, record)
     spent = {"usd": cost, "tokens": usage.total_tokens, "turns": need.get("turns", 0)}
     if t.log is not None:
         t.log.model_call(t.calls, began, d.clock.monotonic(), usage.total_tokens, cost)
@@ -455,7 +471,7 @@ def _fold_history(d: Deps, t: TurnState, model: str, trigger_tokens: int) -> Non
         messages=context.summary_messages(t.messages, cut),
     )
     request["tool_choice"] = {"type": "none"}
-    edit = {"type": context.FOLD, "folded_messages": cut}
+    edit: JSONObject = {"type": context.FOLD, "folded_messages": cut}
     response, usage, spent = _exchange(d, t, request, [edit])
     t.messages = context.folded(t.messages, cut, response.content)
     t.folded = (_summed(usage, t.folded[0]), _summed(spent, t.folded[1]))
@@ -498,7 +514,7 @@ def _drop_answer(d: Deps, t: TurnState) -> None:
     t.answer, t.dropped = None, True
 
 
-def _run_tools(d: Deps, t: TurnState, blocks: tuple[Doc, ...]) -> None:
+def _run_tools(d: Deps, t: TurnState, blocks: tuple[Block, ...]) -> None:
     results = [_run_tool(d, t, b) for b in blocks]
     answer = prompt.tool_results_message(results)
     if t.opening:
@@ -508,7 +524,7 @@ def _run_tools(d: Deps, t: TurnState, blocks: tuple[Doc, ...]) -> None:
     t.pending, t.unsaved = [], True
 
 
-_EMPTY = {"type": "text", "text": "(no answer)"}
+_EMPTY: Block = {"type": "text", "text": "(no answer)"}
 
 
 def _chaos(d: Deps, point: str, t: TurnState) -> None:
@@ -518,7 +534,7 @@ def _chaos(d: Deps, point: str, t: TurnState) -> None:
         raise ChaosCrash(f"chaos: turn {t.turn_id} of {t.aid} killed at {point}")
 
 
-def _run_tool(d: Deps, t: TurnState, block: Doc) -> tuple[str, Doc, bool]:
+def _run_tool(d: Deps, t: TurnState, block: Block) -> tuple[str, JSONObject, bool]:
     """One tool call as an ``execute_tool`` span; the doorbells it rings carry it."""
     content = d.tracer.content
     attrs = tracing.tool_attributes(block, content=content)
@@ -528,7 +544,7 @@ def _run_tool(d: Deps, t: TurnState, block: Doc) -> tuple[str, Doc, bool]:
         return out
 
 
-def _tool(d: Deps, t: TurnState, block: Doc, trace: str) -> tuple[str, Doc, bool]:
+def _tool(d: Deps, t: TurnState, block: Block, trace: str) -> tuple[str, JSONObject, bool]:
     ctx = tools.ToolContext(
         swarm_id=t.sid,
         agent=t.agent,
@@ -561,13 +577,13 @@ def _tool(d: Deps, t: TurnState, block: Doc, trace: str) -> tuple[str, Doc, bool
     return block["id"], res.content, res.is_error
 
 
-def _external_defs(d: Deps, t: TurnState) -> list[Doc]:
+def _external_defs(d: Deps, t: TurnState) -> list[ToolDef]:
     """The agent's servers' allowed and asked tools (listed once per swarm by the adapter);
     a tool the API would refuse is left out, and the log says why."""
     servers = external.of_agent(t.agent, t.swarm)
     if not servers or d.external is None:
         return []
-    defs: list[Doc] = []
+    defs: list[ToolDef] = []
     for server in servers:
         listed = external.definitions(server, d.external.list_tools(t.sid, server))
         for name, why in listed.left_out:
@@ -584,7 +600,7 @@ def _external_check(d: Deps, t: TurnState) -> None:
         raise Halted("stopped by an operator")
 
 
-def _external_tool(d: Deps, t: TurnState, block: Doc) -> EffectResult:
+def _external_tool(d: Deps, t: TurnState, block: Block) -> EffectResult:
     """The model's call of an external tool, judged by the policy: refused without a call,
     held for a human (``ask``: an approval with the exact call, and the turn ends), or run once."""
     servers = external.of_agent(t.agent, t.swarm)
@@ -615,22 +631,23 @@ def _external_tool(d: Deps, t: TurnState, block: Doc) -> EffectResult:
     )
 
 
-def _approved_call(d: Deps, t: TurnState, message: Doc) -> Doc:
+def _approved_call(d: Deps, t: TurnState, message: MessageDoc) -> MessageDoc:
     """An approval's inbox message; when it approved an external call, the call runs now (once
     per approval, as the human approved it) and the message carries its result."""
     call = message.get("call")
     if message.get("kind") != "approval" or not message.get("approved") or not call:
         return message
     servers = external.of_agent(t.agent, t.swarm)
+    tool = text(call.get("tool"))
     server = next((s for s in servers if s["name"] == call.get("server")), None)
-    if server is None or external.level(server, call.get("tool", "")) == "deny" or not d.external:
-        content: Doc = {
+    if server is None or external.level(server, tool) == "deny" or not d.external:
+        content: JSONObject = {
             "error": "the approved call may no longer run: the server or the tool "
             "is no longer yours",
             "code": "forbidden",
         }
         return {**message, "body": external_calls.approved_body(message.get("body"), content, True)}
-    verdict = external.Call(server, call["tool"], dict(call.get("arguments") or {}), ask=True)
+    verdict = external.Call(server, tool, dict(obj(call.get("arguments"))), ask=True)
     res = external_calls.run_once(
         d.store,
         d.external,
@@ -672,7 +689,7 @@ def _save(
     t.consumed, t.unsaved = True, False
 
 
-def _reserve(d: Deps, t: TurnState, request: Doc) -> dict[str, float]:
+def _reserve(d: Deps, t: TurnState, request: Request) -> dict[str, float]:
     """Check the switch and the budgets before a call; raise Halted when the call may not run."""
     s = d.settings
     if t.calls:  # the lease transaction already checked before the first call
@@ -690,9 +707,7 @@ def _reserve(d: Deps, t: TurnState, request: Doc) -> dict[str, float]:
     )
     need["turns"] = 0 if t.calls else 1
     sw_budget = t.swarm.get("budget") or {}
-    refused = budget.within_agent_budget(t.agent, need) or budget.past_wall_time(
-        t.swarm, dt.datetime.now(dt.UTC)
-    )
+    refused = budget.past_wall_time(t.swarm, dt.datetime.now(dt.UTC))
     allowance = t.agent.setdefault("allowance", {})
     spent = t.agent.setdefault("spent", {})
     limited = budget.capped(need, sw_budget)
@@ -718,7 +733,7 @@ def _halted(d: Deps, t: TurnState) -> bool:
     return _stops_all(kill, swarm) or _interrupted(t, swarm)
 
 
-def _stops_all(kill: Doc, swarm: Doc) -> bool:
+def _stops_all(kill: KillDoc, swarm: SwarmDoc) -> bool:
     try:
         _raise_if_halted(kill, swarm)
     except Halted:
@@ -726,19 +741,19 @@ def _stops_all(kill: Doc, swarm: Doc) -> bool:
     return False
 
 
-def _interrupted(t: TurnState, swarm: Doc) -> bool:
+def _interrupted(t: TurnState, swarm: SwarmDoc) -> bool:
     """Whether an operator told this agent's turn to stop since its lease was taken."""
     return agent_control.interrupted(swarm, t.aid, agent_control.interrupt_count(t.swarm, t.aid))
 
 
-def _raise_if_halted(kill: Doc, swarm: Doc) -> None:
+def _raise_if_halted(kill: KillDoc, swarm: SwarmDoc) -> None:
     if kill.get("engaged"):
         raise Halted(f"kill switch engaged: {kill.get('reason', '')}")
     if swarm.get("status") != "running":
         raise Halted(f"swarm is {swarm.get('status')}")
 
 
-def _board(d: Deps, t: TurnState) -> Doc:
+def _board(d: Deps, t: TurnState) -> Board:
     """A compact, bounded view: the agent's open tasks and a few ready ones, plus counters."""
     mine = [
         x
@@ -754,9 +769,9 @@ def _board(d: Deps, t: TurnState) -> Doc:
     }
 
 
-def _final_updates(d: Deps, t: TurnState, outcome: TurnOutcome) -> Doc:
+def _final_updates(d: Deps, t: TurnState, outcome: TurnOutcome) -> JSONObject:
     s = d.settings
-    upd: Doc = {"turns": t.agent.get("turns", 0) + 1}
+    upd: JSONObject = {"turns": t.agent.get("turns", 0) + 1}
     if t.progress:
         upd.update(turns_without_progress=0, msgs_since_progress=0)
     else:
@@ -789,7 +804,7 @@ def _final_updates(d: Deps, t: TurnState, outcome: TurnOutcome) -> Doc:
     return upd
 
 
-def _turn_record(d: Deps, t: TurnState, outcome: TurnOutcome) -> Doc | None:
+def _turn_record(d: Deps, t: TurnState, outcome: TurnOutcome) -> Fields | None:
     """The turn's timeline record (core/timeline.py), for the release to write."""
     if t.log is None:
         return None
@@ -819,7 +834,7 @@ def _fail_agent(d: Deps, t: TurnState, reason: str) -> None:
         d.bus.ring(t.sid, t.swarm.get("lead_id", "lead"))
 
 
-def _backoff(d: Deps, agent: Doc, e: TransientError) -> float:
+def _backoff(d: Deps, agent: AgentDoc, e: TransientError) -> float:
     """Exponential backoff with full jitter, never sooner than the server's retry-after."""
     attempt = min(agent.get("retry_attempt", 0), 6)
     base = min(60.0, 1.0 * 2**attempt)

@@ -71,14 +71,14 @@ class _Reader:
         snap = self.db.document(path).get(transaction=self.txn)
         return snap.to_dict() if snap.exists else None
 
-    def get_many(self, paths_: Sequence[str]) -> dict[str, Mapping[str, Any] | None]:
+    def get_many(self, paths_: Sequence[str]) -> dc.Found:
         found: dict[str, Mapping[str, Any] | None] = dict.fromkeys(paths_)
         if not paths_:  # get_all with no references is an error on the emulator
-            return found
+            return dc.Found(found)
         refs = [self.db.document(p) for p in dict.fromkeys(paths_)]
         for snap in self.db.get_all(refs, transaction=self.txn):
             found[snap.reference.path] = snap.to_dict() if snap.exists else None
-        return found
+        return dc.Found(found)
 
     def list(self, collection: str, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
         q = self.db.collection(collection).limit(limit)
@@ -96,17 +96,17 @@ class _SnapshotReader:
     def get(self, path: str) -> Mapping[str, Any] | None:
         return self.get_many([path])[path]
 
-    def get_many(self, paths_: Sequence[str]) -> dict[str, Mapping[str, Any] | None]:
+    def get_many(self, paths_: Sequence[str]) -> dc.Found:
         found: dict[str, Mapping[str, Any] | None] = dict.fromkeys(paths_)
         if not paths_:
-            return found
+            return dc.Found(found)
         # One batch read: the documents as they were at one moment.
         refs = [self.db.document(p) for p in dict.fromkeys(paths_)]
         for snap in self.db.get_all(refs):
             path = snap.reference.path
             found[path] = snap.to_dict() if snap.exists else None
             self.seen[path] = snap.update_time if snap.exists else None
-        return found
+        return dc.Found(found)
 
     def list(self, collection: str, limit: int) -> list[tuple[str, Mapping[str, Any]]]:
         raise TypeError("run_unlocked cannot guard a listing: run the rule with run()")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from cloudswarm.core.shapes import ConvMessage, Transcript
 from cloudswarm.gcp.blobs import Blobs, conversation_object, transcript_object
 
 
@@ -11,13 +12,17 @@ class Journal:
     def __init__(self, blobs: Blobs, bucket: str):
         self.blobs, self.bucket = blobs, bucket
 
-    def load_conversation(self, sid: str, aid: str, version: int) -> list[dict]:
+    def load_conversation(self, sid: str, aid: str, version: int) -> list[ConvMessage]:
         return self.blobs.get_json(self.bucket, conversation_object(sid, aid, version))
 
-    def save_conversation(self, sid: str, aid: str, version: int, messages: list[dict]) -> None:
+    def save_conversation(
+        self, sid: str, aid: str, version: int, messages: list[ConvMessage]
+    ) -> None:
         self.blobs.put_json(self.bucket, conversation_object(sid, aid, version), messages)
 
-    def write_transcript(self, sid: str, aid: str, turn: int, turn_id: str, seq: int, record):
+    def write_transcript(
+        self, sid: str, aid: str, turn: int, turn_id: str, seq: int, record: Transcript
+    ) -> None:
         self.blobs.put_json(
             self.bucket, transcript_object(sid, aid, turn, turn_id, seq, "call"), record
         )

@@ -13,6 +13,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from cloudswarm.core import agent_control, lease, swarm_rules, team
 from cloudswarm.core.records import LeaseResult
+from cloudswarm.core.shapes import AgentDoc, Fields, JSONObject, MessageDoc
 from cloudswarm.errors import NotFound, TransientError
 from cloudswarm.gcp.fs import now, translated
 
@@ -34,7 +35,12 @@ class AgentStore:
         return lease.lease_result(self.executor.run_unlocked(rule, what="acquire lease"))
 
     def release_lease(
-        self, sid: str, aid: str, turn_id: str, updates: dict, record: dict | None = None
+        self,
+        sid: str,
+        aid: str,
+        turn_id: str,
+        updates: JSONObject,
+        record: Fields | None = None,
     ) -> bool:
         """Give the lease back with the turn's final agent updates (and its timeline record);
         True when the agent must be rung again (see ``core.lease.release_lease``)."""
@@ -69,11 +75,11 @@ class AgentStore:
             raise NotFound(f"agent {aid} does not exist in swarm {sid}")
         return {"id": aid, **snap.to_dict()}
 
-    def list_agents(self, sid: str, limit: int = 100) -> list[dict]:
+    def list_agents(self, sid: str, limit: int = 100) -> list[AgentDoc]:
         with translated("list agents"):
             return [{"id": s.id, **s.to_dict()} for s in self.p.agents(sid).limit(limit).stream()]
 
-    def unread(self, sid: str, aid: str, limit: int = 20) -> list[dict]:
+    def unread(self, sid: str, aid: str, limit: int = 20) -> list[MessageDoc]:
         """The oldest unread messages for an agent (bounded)."""
         q = (
             self.p.messages(sid)

@@ -12,6 +12,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 
 from cloudswarm.core import paths
 from cloudswarm.core.documents import artifact_listing, artifact_view
+from cloudswarm.core.shapes import ArtifactDoc
 from cloudswarm.errors import NotFound
 from cloudswarm.gcp.fs import translated
 
@@ -23,7 +24,7 @@ _PREFIX_END = "\uf8ff"
 class ArtifactStore:
     """Mixin over ``self.p`` (Paths), ``self.db`` and the paging helper of ``SwarmStore``."""
 
-    def get_artifact(self, sid: str, path: str) -> dict[str, Any]:
+    def get_artifact(self, sid: str, path: str) -> ArtifactDoc:
         with translated("read artifact index"):
             snap = self.p.artifacts(sid).document(paths.artifact_key(path)).get()
         if not snap.exists:
@@ -38,7 +39,7 @@ class ArtifactStore:
             )
         return q
 
-    def list_artifacts(self, sid: str, prefix: str = "", limit: int = 100) -> list[dict[str, Any]]:
+    def list_artifacts(self, sid: str, prefix: str = "", limit: int = 100) -> list[ArtifactDoc]:
         q = self._by_path(sid, prefix).order_by("path").limit(limit)
         with translated("list artifacts"):
             return [artifact_view(s.to_dict()) for s in q.stream()]

@@ -17,6 +17,7 @@ from cloudswarm.core import documents
 from cloudswarm.core.decisions import Decision, Rule
 from cloudswarm.core.documents import task_view
 from cloudswarm.core.records import EffectResult
+from cloudswarm.core.shapes import TaskDoc
 from cloudswarm.gcp.executor import firestore_fields
 from cloudswarm.gcp.fs import translated
 
@@ -42,7 +43,7 @@ class EffectStore:
 
     def list_tasks(
         self, sid: str, *, status: str | None, owner: str | None, limit: int
-    ) -> list[dict[str, Any]]:
+    ) -> list[TaskDoc]:
         q = self.p.tasks(sid)
         if status:
             q = q.where(filter=FieldFilter("status", "==", status))

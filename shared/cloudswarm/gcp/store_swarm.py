@@ -18,6 +18,7 @@ from cloudswarm.core import budget as budgets
 from cloudswarm.core import swarm_rules
 from cloudswarm.core.decisions import Refusal
 from cloudswarm.core.models import Budget, SwarmStatus
+from cloudswarm.core.shapes import JSONObject, KillDoc, SwarmDoc
 from cloudswarm.errors import NotFound
 from cloudswarm.gcp.fs import now, translated
 
@@ -159,7 +160,7 @@ class SwarmStore:
         self.executor.write(outcome.writes, what="write kill switch")
         return dict(outcome.result)
 
-    def control_snapshot(self, sid: str) -> tuple[dict, dict]:
+    def control_snapshot(self, sid: str) -> tuple[KillDoc, SwarmDoc]:
         """The kill switch and the swarm, in one round trip (checked before every model call)."""
         refs = [self.p.kill_switch(), self.p.swarm(sid)]
         with translated("read control state"):
@@ -216,7 +217,9 @@ class SwarmStore:
         lead = self.get_swarm(sid).get("lead_id", "lead")
         self.executor.write([swarm_rules.lead_note(sid, lead, about, body)], what="notify lead")
 
-    def add_event(self, sid: str, kind: str, actor: str, summary: str, data: dict | None = None):
+    def add_event(
+        self, sid: str, kind: str, actor: str, summary: str, data: JSONObject | None = None
+    ) -> None:
         self.executor.write(
             [swarm_rules.event(sid, kind, actor, summary, data)], what="append event"
         )

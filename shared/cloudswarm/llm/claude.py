@@ -21,6 +21,7 @@ import anthropic
 from google.auth import exceptions as auth_exc
 
 from cloudswarm.core import context
+from cloudswarm.core.shapes import Block, JSONObject, Request
 from cloudswarm.errors import Halted, PermanentError, TransientError, UserError
 from cloudswarm.llm import providers
 
@@ -32,11 +33,11 @@ EMULATOR_TOKEN = "local-model-server"
 class ModelResponse:
     id: str
     model: str
-    content: list[dict]
+    content: list[Block]
     stop_reason: str | None
-    usage: dict  # input/output/cache tokens, and the searches and fetches server tools made
-    container: dict | None = None  # the code-execution container it ran in: {id, expires_at}
-    context_management: dict | None = None  # {applied_edits: [...]} when edits were sent
+    usage: dict[str, int]  # input/output/cache tokens, and the server tools' searches and fetches
+    container: dict[str, str] | None = None  # its code-execution container: {id, expires_at}
+    context_management: JSONObject | None = None  # {applied_edits: [...]} when edits were sent
 
 
 def _usage(u) -> dict:
@@ -122,7 +123,7 @@ class Claude:
         )
 
     def call(
-        self, request: dict, should_abort: Callable[[], bool], poll_s: float = 0.2
+        self, request: Request, should_abort: Callable[[], bool], poll_s: float = 0.2
     ) -> ModelResponse:
         """Stream one call; close it within ``poll_s`` once ``should_abort()`` turns true, or
         once the call has run ``deadline_s`` (then a TransientError: the turn is retried)."""
@@ -137,14 +138,14 @@ class Claude:
             model = providers.model_id(self.provider, request["model"])
         except UserError as e:
             raise PermanentError(str(e)) from e
-        request = {**request, "model": model}
         # Context edits are a beta: sent through the SDK's beta client with the headers they need.
         betas = context.betas(request)
+        params: dict[str, Any] = {**request, "model": model}
         if betas:
-            request = {**request, "betas": betas}
+            params["betas"] = betas
         messages: Any = self.client.beta.messages if betas else self.client.messages
         try:
-            with messages.stream(**request) as stream:
+            with messages.stream(**params) as stream:
 
                 def watch():
                     while not done.wait(min(poll_s, max(0.0, deadline - time.monotonic()))):

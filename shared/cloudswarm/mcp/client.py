@@ -30,9 +30,9 @@ from mcp.client.client import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from cloudswarm.core.shapes import JSONObject, McpServer
 from cloudswarm.errors import NotDelivered, PermanentError
 
-Doc = dict[str, Any]
 DEFAULT_TIMEOUT_S = 30.0
 CACHE_ENTRIES = 64
 CACHE_TTL_S = 600.0
@@ -55,12 +55,12 @@ class McpTools:
         self._entries = cache_entries
         self._ttl_s = cache_ttl_s
         self._clock = clock
-        self._listings: OrderedDict[tuple[str, ...], tuple[float, list[Doc]]] = OrderedDict()
+        self._listings: OrderedDict[tuple[str, ...], tuple[float, list[JSONObject]]] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- the port ----------------------------------------------------------------------------
 
-    def list_tools(self, sid: str, server: Doc) -> list[Doc]:
+    def list_tools(self, sid: str, server: McpServer) -> list[JSONObject]:
         """The server's tools, listed once per swarm and server (the cache is bounded in
         entries and age, so a long-lived process neither grows nor keeps a stale listing)."""
         key = (sid, server["name"], server["url"], server.get("token_secret", ""))
@@ -78,22 +78,22 @@ class McpTools:
                 self._listings.popitem(last=False)
         return tools
 
-    def call(self, server: Doc, tool: str, arguments: Doc) -> tuple[str, bool]:
+    def call(self, server: McpServer, tool: str, arguments: JSONObject) -> tuple[str, bool]:
         result: tuple[str, bool] = anyio.run(self._call, server, tool, arguments)
         return result
 
     # -- the SDK -----------------------------------------------------------------------------
 
-    def _http(self, server: Doc) -> httpx2.AsyncClient:
+    def _http(self, server: McpServer) -> httpx2.AsyncClient:
         headers = {}
         if server.get("token_secret"):
             headers["Authorization"] = f"Bearer {self._token_of(server['token_secret'])}"
         timeout = httpx2.Timeout(self._timeout_s, read=self._timeout_s)
         return create_mcp_http_client(headers=headers, timeout=timeout)
 
-    async def _list(self, server: Doc) -> list[Doc]:
-        async def work(client: Client) -> list[Doc]:
-            tools: list[Doc] = []
+    async def _list(self, server: McpServer) -> list[JSONObject]:
+        async def work(client: Client) -> list[JSONObject]:
+            tools: list[JSONObject] = []
             cursor = None
             for _ in range(10):  # pages; a server that never ends its listing is cut off
                 page = await client.list_tools(cursor=cursor)
@@ -110,10 +110,10 @@ class McpTools:
                     break
             return tools
 
-        tools: list[Doc] = await self._session(server, work, listing=True)
+        tools: list[JSONObject] = await self._session(server, work, listing=True)
         return tools
 
-    async def _call(self, server: Doc, tool: str, arguments: Doc) -> tuple[str, bool]:
+    async def _call(self, server: McpServer, tool: str, arguments: JSONObject) -> tuple[str, bool]:
         async def work(client: Client) -> tuple[str, bool]:
             try:
                 with anyio.fail_after(self._timeout_s):
@@ -128,7 +128,7 @@ class McpTools:
         return out
 
     async def _session(
-        self, server: Doc, work: Callable[[Client], Awaitable[Any]], *, listing: bool
+        self, server: McpServer, work: Callable[[Client], Awaitable[Any]], *, listing: bool
     ) -> Any:
         """Open a session (connect and shake hands), do ``work`` in it, close it. A failure
         before ``work`` began means no request of ours reached a tool: ``NotDelivered`` (or
@@ -176,7 +176,7 @@ def _leaves(e: BaseException) -> list[BaseException]:
     return out
 
 
-def _raise_unreached(server: Doc, e: BaseException) -> None:
+def _raise_unreached(server: McpServer, e: BaseException) -> None:
     raise NotDelivered(f"MCP server {server['name']} could not be reached ({_kind(e)})") from None
 
 
