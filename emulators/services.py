@@ -118,10 +118,9 @@ def _service(cfg: StackConfig, name: str) -> Service:
             (data_dir,),
         )
     if name == "storage":
-        tool = _venv_tool("gcp-storage-emulator")
-        return service(
-            [tool, "start", "--host=127.0.0.1", f"--port={port}", "--in-memory"], (Path(tool),)
-        )
+        # gcp-storage-emulator, in memory, less its per-write catalogue (storage_emulator.py).
+        argv = [sys.executable, "-m", "emulators.storage_emulator", f"--port={port}"]
+        return service(argv, (EMULATORS_DIR / "storage_emulator.py",))
     if name == "tasks":
         argv = [str(TASKS_PYTHON), str(TASKS_LAUNCHER), f"--port={port}"]
         return service([*argv, f"--max-attempts={_max_task_attempts()}"], (TASKS_PYTHON,))
