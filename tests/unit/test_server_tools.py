@@ -489,3 +489,35 @@ def test_a_fold_never_parts_a_server_tools_use_from_its_result():
         if m["role"] == "assistant":
             assert m["content"] == [SEARCH_USE, SEARCH_RESULT]
     assert kept[0]["role"] == "user" and kept[1]["content"] == [SEARCH_USE, SEARCH_RESULT]
+
+
+def test_every_option_a_swarm_may_give_is_a_field_of_a_tool_definition():
+    # server_tools.definitions passes the validated options on as ToolDef fields.
+    from cloudswarm.core.shapes import ToolDef
+
+    fields = set(ToolDef.__annotations__)
+    for name, options in server_tools.OPTIONS.items():
+        assert options <= fields, (name, options - fields)
+
+
+def test_a_definition_carries_every_validated_option():
+    tools = server_tools.validate(
+        {
+            "web_search": {"max_uses": 3, "allowed_domains": ["example.com"]},
+            "web_fetch": {"max_uses": 2, "citations": {"enabled": True}},
+            "code_execution": {},
+        }
+    )
+    by_name = {d["name"]: d for d in server_tools.definitions(tools)}
+    assert by_name["web_search"] == {
+        "type": server_tools.TYPES["web_search"],
+        "name": "web_search",
+        "max_uses": 3,
+        "allowed_domains": ["example.com"],
+    }
+    assert by_name["web_fetch"]["citations"] == {"enabled": True}
+    assert by_name["web_fetch"]["max_content_tokens"] == server_tools.DEFAULT_CONTENT_TOKENS
+    assert by_name["code_execution"] == {
+        "type": server_tools.TYPES["code_execution"],
+        "name": "code_execution",
+    }

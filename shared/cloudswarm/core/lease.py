@@ -21,6 +21,7 @@ from cloudswarm.core.decisions import (
     Reader,
     Rule,
     Write,
+    WriteFields,
     set_doc,
     update,
 )
@@ -29,7 +30,6 @@ from cloudswarm.core.records import LeaseResult
 from cloudswarm.core.shapes import (
     JSON,
     AgentDoc,
-    Fields,
     KillDoc,
     LeaseDoc,
     SwarmDoc,
@@ -113,7 +113,7 @@ def release_lease(
     updates: Mapping[str, JSON],
     *,
     retried: bool = False,
-    record: Fields | None = None,
+    record: WriteFields | None = None,
 ) -> Rule:
     """Give the lease back with the turn's final agent updates, and (``record``) the turn's
     timeline record (``core.timeline``) in the same transaction: no round trip of its own.

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from cloudswarm.core.decisions import Decision, Rule
+from cloudswarm.core.decisions import Decision, Rule, WriteFields
 from cloudswarm.core.pricing import Tariff
 from cloudswarm.core.records import EffectResult, LeaseResult
 from cloudswarm.core.shapes import (
@@ -24,7 +24,6 @@ from cloudswarm.core.shapes import (
     ArtifactDoc,
     Block,
     ConvMessage,
-    Fields,
     JSONObject,
     KillDoc,
     McpServer,
@@ -68,7 +67,12 @@ class TurnStore(ToolStore, Protocol):
         ...
 
     def release_lease(
-        self, sid: str, aid: str, turn_id: str, updates: JSONObject, record: Fields | None = None
+        self,
+        sid: str,
+        aid: str,
+        turn_id: str,
+        updates: JSONObject,
+        record: WriteFields | None = None,
     ) -> bool:
         """Give the lease back with ``updates`` (and the turn's timeline ``record``, written in
         the same transaction); True when a doorbell came meanwhile."""

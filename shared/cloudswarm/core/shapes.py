@@ -37,9 +37,6 @@ class ServerTime:
 
 SERVER_TIME = ServerTime()
 
-# The fields of a document write the core hands a store: JSON, or the commit time.
-Fields = dict[str, JSON | ServerTime]
-
 
 class LeaseDoc(TypedDict):
     turn: str

@@ -13,9 +13,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from cloudswarm.core.decisions import SERVER_TIME
+from cloudswarm.core.decisions import SERVER_TIME, WriteFields
 from cloudswarm.core.models import Turn, TurnCall, TurnTool
-from cloudswarm.core.shapes import Fields
 
 # A turn's record lists at most this many model calls and as many tool calls (counts stay
 # exact): a long tool loop cannot grow a document past a small, known size (a few KB).
@@ -64,7 +63,7 @@ def turn_record(
     detail: str,
     ended: float,
     retry_attempt: int = 0,
-) -> Fields:
+) -> WriteFields:
     """The document of a finished turn (``models.Turn``); ``ended_at`` is the commit time."""
     return Turn(
         id=turn_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+import sys
 from dataclasses import dataclass, field
 
 import jsonschema
@@ -18,7 +19,7 @@ from cloudswarm.core import board, external, server_tools, team
 from cloudswarm.core import budget as budgets
 from cloudswarm.core.decisions import Rule
 from cloudswarm.core.ports import CoreSettings, ToolStore, Workspace
-from cloudswarm.core.records import EffectResult
+from cloudswarm.core.records import EffectResult, bounded_int
 from cloudswarm.core.shapes import JSON, AgentDoc, JSONObject, SwarmDoc, as_json, seq, text
 from cloudswarm.core.tool_specs import LEAD_ONLY, TOOLS
 from cloudswarm.errors import UserError
@@ -71,7 +72,7 @@ def execute(ctx: ToolContext, name: str, args: JSONObject) -> EffectResult:
     problem = validate(name, args)
     if problem:
         return error(problem)
-    me = ctx.agent.get("id", "")
+    me = ctx.agent["id"]
     if name in LEAD_ONLY and ctx.agent.get("role") != "lead":
         return error(f"{name} is for the lead only; ask {ctx.lead_id} instead", "forbidden")
     try:
@@ -147,7 +148,7 @@ def _update_task(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
 def _list_tasks(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
     owner = _str_or_none(a.get("owner"))
     owner = me if owner == "me" else (ctx.lead_id if owner == "lead" else owner)
-    limit = _int_or_none(a.get("limit"))
+    limit = bounded_int(a.get("limit"), 1, 50)  # the schema bounds it alike
     tasks = ctx.store.list_tasks(
         ctx.swarm_id,
         status=_str_or_none(a.get("status")),
@@ -206,7 +207,7 @@ def _write_artifact(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
     data = text(a["content"]).encode()
     # Content-addressed: a replay writes the same object again, harmlessly.
     obj = ctx.workspace.put(ctx.swarm_id, data)
-    expected = _int_or_none(a.get("expected_version"))
+    expected = bounded_int(a.get("expected_version"), 0, sys.maxsize)
     rule = board.write_artifact(ctx.swarm_id, me, path, obj, len(data), expected)
     return _rule(ctx, "write_artifact", rule)
 
@@ -238,13 +239,6 @@ def _finish_swarm(ctx: ToolContext, me: str, a: JSONObject) -> EffectResult:
 
 def _str_or_none(value: JSON) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _int_or_none(value: JSON) -> int | None:
-    """An integer the schema let through (JSON's 2.0 is the integer 2), or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return int(value)
 
 
 _HANDLERS = {

@@ -36,6 +36,7 @@ from cloudswarm.core import (
     tools,
     tracing,
 )
+from cloudswarm.core.decisions import WriteFields
 from cloudswarm.core.models import Usage
 from cloudswarm.core.ports import (
     Bus,
@@ -59,7 +60,6 @@ from cloudswarm.core.shapes import (
     Block,
     Board,
     ConvMessage,
-    Fields,
     JSONObject,
     KillDoc,
     MessageDoc,
@@ -804,7 +804,7 @@ def _final_updates(d: Deps, t: TurnState, outcome: TurnOutcome) -> JSONObject:
     return upd
 
 
-def _turn_record(d: Deps, t: TurnState, outcome: TurnOutcome) -> Fields | None:
+def _turn_record(d: Deps, t: TurnState, outcome: TurnOutcome) -> WriteFields | None:
     """The turn's timeline record (core/timeline.py), for the release to write."""
     if t.log is None:
         return None

@@ -12,8 +12,9 @@ from typing import Any
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from cloudswarm.core import agent_control, lease, swarm_rules, team
+from cloudswarm.core.decisions import WriteFields
 from cloudswarm.core.records import LeaseResult
-from cloudswarm.core.shapes import AgentDoc, Fields, JSONObject, MessageDoc
+from cloudswarm.core.shapes import AgentDoc, JSONObject, MessageDoc
 from cloudswarm.errors import NotFound, TransientError
 from cloudswarm.gcp.fs import now, translated
 
@@ -40,7 +41,7 @@ class AgentStore:
         aid: str,
         turn_id: str,
         updates: JSONObject,
-        record: Fields | None = None,
+        record: WriteFields | None = None,
     ) -> bool:
         """Give the lease back with the turn's final agent updates (and its timeline record);
         True when the agent must be rung again (see ``core.lease.release_lease``)."""
